@@ -1,0 +1,240 @@
+/*
+ * zts: a userspace TCP/IP stack with a BSD-style socket API.
+ *
+ * Calls return -1 (or NULL) on failure and set the calling thread's errno to
+ * the platform's value; zts_errno() returns the same value.
+ * Types and constants (AF_INET, SOCK_STREAM, struct sockaddr_in, ...) are the
+ * system's own.
+ */
+
+#ifndef ZTS_H
+#define ZTS_H
+
+/* Generated from the Rust sources by build.rs (cbindgen). Do not edit. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <poll.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/*
+ The calling thread's last zts error (the errno value the last failing
+ zts call set); 0 if no zts call has failed on this thread.
+ */
+int zts_errno(void);
+
+/*
+ `zts_recv` with no flags.
+ */
+ssize_t zts_read(int fd, void *buf, size_t len);
+
+/*
+ `zts_send` with no flags.
+ */
+ssize_t zts_write(int fd, const void *buf, size_t len);
+
+/*
+ Reads up to `len` bytes into `buf` (valid for `len` bytes for the call)
+ and returns how many; 0 once the peer has shut down writing. Returns
+ what is available without waiting for `len` (MSG_WAITALL waits).
+ Blocks unless O_NONBLOCK or MSG_DONTWAIT (then EAGAIN); SO_RCVTIMEO
+ bounds the wait (EAGAIN). MSG_PEEK leaves the bytes queued.
+
+ Errors: EBADF (also when closed while blocked), EFAULT (NULL buf with
+ len > 0), ENOTCONN, ECONNRESET, ENETDOWN (node stopped), EOPNOTSUPP.
+ */
+ssize_t zts_recv(int fd, void *buf, size_t len, int flags);
+
+/*
+ Queues `len` bytes from `buf` (read during the call only) for sending.
+ A blocking send returns once every byte is queued; O_NONBLOCK or
+ MSG_DONTWAIT queue what fits (EAGAIN if nothing does); SO_SNDTIMEO
+ bounds the wait. Never raises SIGPIPE.
+
+ Errors: EBADF, EFAULT, ENOTCONN, EPIPE (shut down or reset),
+ ECONNRESET, ENETDOWN, EOPNOTSUPP.
+ */
+ssize_t zts_send(int fd, const void *buf, size_t len, int flags);
+
+/*
+ Creates a stopped node and returns its id (a small non-negative int),
+ or -1 with errno set.
+ */
+int zts_node_new(void);
+
+/*
+ Joins the node to the network `uri` names and returns the network's id
+ within the node (0 for the first). The node must be stopped.
+
+ URIs: `mem:NAME` joins the in-process Ethernet segment NAME shared by
+ every node of this process that joined it; `?mtu=N` sets the MTU
+ (576..65535, default 1500). `uri` is borrowed for the call only.
+
+ Errors: ENODEV (no such node), EFAULT (NULL uri), EINVAL (malformed
+ URI or option), EPROTONOSUPPORT (unknown scheme), EISCONN (node running).
+ */
+int zts_net_join(int node, const char *uri);
+
+/*
+ Adds an address with its prefix length ("10.0.0.1/24", "fd00::1/64") to
+ network `net` of the node; works on a stopped or running node.
+
+ Errors: ENODEV, EFAULT, EINVAL (bad CIDR or network id), EADDRINUSE
+ (the node already has it), ENOBUFS (more than 8 addresses on one network).
+ */
+int zts_addr_add(int node, int net, const char *cidr);
+
+/*
+ Starts the node: attaches it to its networks and spawns its stack
+ thread. Errors: ENODEV, EALREADY (already running).
+ */
+int zts_node_start(int node);
+
+/*
+ Stops the node: its connections are reset, calls blocked on its sockets
+ return -1 with ENETDOWN, and its threads are joined. Its fds stay open
+ (every call on them fails with ENETDOWN) until closed. The node can be
+ started again. Errors: ENODEV, ENETDOWN (not running).
+ */
+int zts_node_stop(int node);
+
+/*
+ Stops the node if it runs and forgets it; its id becomes invalid.
+ Errors: ENODEV.
+ */
+int zts_node_free(int node);
+
+/*
+ Makes `node` the one `zts_socket` creates sockets on. Errors: ENODEV.
+ */
+int zts_node_set_default(int node);
+
+/*
+ The library's version, e.g. "0.1.0"; a static string, never freed.
+ */
+const char *zts_version(void);
+
+/*
+ Sets an option. SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval),
+ SO_RCVBUF, SO_SNDBUF (int bytes; they size the socket's buffers),
+ SO_REUSEADDR, SO_KEEPALIVE (int), SO_LINGER (struct linger).
+ IPPROTO_TCP: TCP_NODELAY. `val` is read during the call only.
+
+ Errors: EBADF, EFAULT (NULL val with len > 0), EINVAL (len too short or
+ bad value), ENOPROTOOPT (unknown level or option).
+ */
+int zts_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+
+/*
+ Reads an option into `val` (truncated to `*len`; `*len` is set to the
+ bytes written). Besides those zts_setsockopt takes: SO_ERROR (and
+ clears it), SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN.
+
+ Errors: EBADF, EFAULT, ENOPROTOOPT.
+ */
+int zts_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+
+/*
+ F_GETFL returns the fd's flags (O_RDWR, plus O_NONBLOCK when set);
+ F_SETFL sets or clears O_NONBLOCK from `arg`. Errors: EBADF, EINVAL.
+ */
+int zts_fcntl(int fd, int cmd, int arg);
+
+/*
+ poll(2) over zts fds (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP,
+ POLLNVAL). `fds` is valid for `nfds` entries during the call; a negative
+ fd is skipped. `timeout_ms` < 0 waits forever, 0 does not wait.
+ Returns how many entries have events, 0 on timeout.
+ Errors: EFAULT (NULL fds with nfds > 0), EINVAL (nfds too large).
+ */
+int zts_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+/*
+ Creates a socket on node `node` and returns its fd. `domain` is AF_INET
+ or AF_INET6; `type` is SOCK_STREAM, optionally or'ed with SOCK_NONBLOCK;
+ `protocol` is 0 or IPPROTO_TCP.
+
+ Errors: ENODEV (no such node), ENETDOWN (node not running),
+ EAFNOSUPPORT (domain), EPROTONOSUPPORT / EINVAL (type or protocol),
+ EMFILE (fd table full).
+ */
+int zts_node_socket(int node, int domain, int type, int protocol);
+
+/*
+ `zts_node_socket` on the default node (see `zts_node_set_default`);
+ ENETDOWN if there is none.
+ */
+int zts_socket(int domain, int type, int protocol);
+
+/*
+ Binds the socket to a local address of its node (or the wildcard) and
+ port (0 picks one). `addr` is read during the call only.
+
+ Errors: EBADF, EFAULT (NULL addr), EINVAL (length too short for the
+ family, family differs from the socket's, or already bound),
+ EADDRNOTAVAIL (not an address of this node), EADDRINUSE.
+ */
+int zts_bind(int fd, const struct sockaddr *addr, socklen_t len);
+
+/*
+ Listens for connections; up to `backlog` (clamped to 1..4096) can wait
+ to be accepted. Binds an ephemeral port if unbound.
+ Errors: EBADF, EINVAL (connected), EADDRINUSE (another listener).
+ */
+int zts_listen(int fd, int backlog);
+
+/*
+ Accepts a connection and returns its fd; the peer's address goes to
+ `addr` (may be NULL) truncated to `*len`, and `*len` is set to its size.
+ Blocks unless O_NONBLOCK (then EAGAIN); SO_RCVTIMEO bounds the wait
+ (EAGAIN). Errors: EBADF (also when the fd is closed while waiting),
+ EINVAL (not listening), ENETDOWN (node stopped), EFAULT, EMFILE.
+ */
+int zts_accept(int fd, struct sockaddr *addr, socklen_t *len);
+
+/*
+ Connects to `addr`. Blocks until connected unless O_NONBLOCK, which
+ gives EINPROGRESS (completion: POLLOUT from zts_poll, then SO_ERROR).
+ The wait is bounded by SO_SNDTIMEO (default 30 s), then ETIMEDOUT.
+
+ Errors: EBADF, EFAULT, EINVAL (length or family), ECONNREFUSED,
+ ETIMEDOUT, ENETUNREACH (no network reaches addr), EALREADY, EISCONN,
+ ENETDOWN (node stopped).
+ */
+int zts_connect(int fd, const struct sockaddr *addr, socklen_t len);
+
+/*
+ Shuts down reading (SHUT_RD), writing (SHUT_WR: the peer reads 0 once
+ queued data is delivered) or both. Errors: EBADF, EINVAL, ENOTCONN.
+ */
+int zts_shutdown(int fd, int how);
+
+/*
+ Closes the fd. Queued data is still delivered, then the connection is
+ closed (SO_LINGER {1, 0} resets it instead). Threads blocked on the fd
+ return -1 with EBADF at once. Errors: EBADF.
+ */
+int zts_close(int fd);
+
+/*
+ The socket's local address (see zts_accept for `addr`/`len`).
+ Errors: EBADF, EFAULT.
+ */
+int zts_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
+
+/*
+ The connected peer's address (see zts_accept for `addr`/`len`).
+ Errors: EBADF, EFAULT, ENOTCONN.
+ */
+int zts_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* ZTS_H */

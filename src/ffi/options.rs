@@ -1,0 +1,86 @@
+//! Socket options and fd flags.
+
+use super::{call, in_buf};
+use crate::error::Errno;
+use crate::socket::table;
+use libc::{c_int, c_void, socklen_t};
+
+/// Sets an option. SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval),
+/// SO_RCVBUF, SO_SNDBUF (int bytes; they size the socket's buffers),
+/// SO_REUSEADDR, SO_KEEPALIVE (int), SO_LINGER (struct linger).
+/// IPPROTO_TCP: TCP_NODELAY. `val` is read during the call only.
+///
+/// Errors: EBADF, EFAULT (NULL val with len > 0), EINVAL (len too short or
+/// bad value), ENOPROTOOPT (unknown level or option).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zts_setsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    val: *const c_void,
+    len: socklen_t,
+) -> c_int {
+    call(-1, || {
+        let sock = table::get(fd)?;
+        // SAFETY: val is NULL or valid for len bytes per the C contract.
+        let val = unsafe { in_buf(val, len as usize) }?;
+        sock.set_option(level, name, val)?;
+        Ok(0)
+    })
+}
+
+/// Reads an option into `val` (truncated to `*len`; `*len` is set to the
+/// bytes written). Besides those zts_setsockopt takes: SO_ERROR (and
+/// clears it), SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN.
+///
+/// Errors: EBADF, EFAULT, ENOPROTOOPT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zts_getsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    val: *mut c_void,
+    len: *mut socklen_t,
+) -> c_int {
+    call(-1, || {
+        let sock = table::get(fd)?;
+        if len.is_null() {
+            return Err(Errno::EFAULT);
+        }
+        // SAFETY: len is non-NULL and valid per the C contract.
+        let room = unsafe { *len } as usize;
+        if room > 0 && val.is_null() {
+            return Err(Errno::EFAULT);
+        }
+        let bytes = sock.get_option(level, name)?;
+        let n = room.min(bytes.len());
+        // SAFETY: val is valid for room >= n bytes; len is valid.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), val as *mut u8, n);
+            *len = n as socklen_t;
+        }
+        Ok(0)
+    })
+}
+
+/// F_GETFL returns the fd's flags (O_RDWR, plus O_NONBLOCK when set);
+/// F_SETFL sets or clears O_NONBLOCK from `arg`. Errors: EBADF, EINVAL.
+#[unsafe(no_mangle)]
+pub extern "C" fn zts_fcntl(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
+    call(-1, || {
+        let sock = table::get(fd)?;
+        match cmd {
+            libc::F_GETFL => Ok(libc::O_RDWR
+                | if sock.is_nonblocking()? {
+                    libc::O_NONBLOCK
+                } else {
+                    0
+                }),
+            libc::F_SETFL => {
+                sock.set_nonblocking(arg & libc::O_NONBLOCK != 0)?;
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    })
+}

@@ -1,0 +1,15 @@
+//! zts: a userspace TCP/IP stack in a library.
+//!
+//! An application gets its own network hosts ("nodes"), each with its own
+//! addresses, sockets and stack thread, reached through BSD-style calls
+//! (`zts_socket`, `zts_connect`, `zts_read`, ...) exported with a C ABI
+//! (see `include/zts.h`). smoltcp is the TCP/IP engine; nodes talk over
+//! taps such as the in-process switch (`mem:NAME`).
+
+pub mod error;
+pub mod ffi;
+pub mod node;
+pub mod socket;
+pub mod stack;
+pub mod tap;
+pub mod wake;

@@ -1,0 +1,201 @@
+//! Nodes: virtual hosts with their own networks, addresses and stack
+//! thread. A process-wide table maps small ids to nodes.
+
+use crate::error::{Errno, Result};
+use crate::socket::Socket;
+use crate::socket::options::SockOpts;
+use crate::stack::{self, NetAddr, NetSpec, Running, StackHandle};
+use crate::tap::MacAddr;
+use crate::tap::uri::TapUri;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+/// Most addresses one network of a node carries (smoltcp's compile-time limit).
+pub const MAX_ADDRS_PER_NET: usize = 8;
+
+static NODES: Lazy<Mutex<BTreeMap<i32, Arc<Node>>>> = Lazy::new(|| Mutex::new(BTreeMap::new()));
+static NEXT_ID: AtomicI32 = AtomicI32::new(0);
+static DEFAULT_NODE: AtomicI32 = AtomicI32::new(-1);
+static NEXT_MAC: AtomicU32 = AtomicU32::new(1);
+
+struct NetConfig {
+    uri: TapUri,
+    mac: MacAddr,
+}
+
+#[derive(Default)]
+struct NodeInner {
+    nets: Vec<NetConfig>,
+    addrs: Vec<NetAddr>,
+    running: Option<Running>,
+}
+
+pub struct Node {
+    pub id: i32,
+    inner: Mutex<NodeInner>,
+}
+
+/// A locally administered unicast MAC, unique within the process.
+fn new_mac() -> MacAddr {
+    let n = NEXT_MAC.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+    let pid = (std::process::id() as u8) & 0xfe;
+    [0x02, pid, n[0], n[1], n[2], n[3]]
+}
+
+/// Parses "10.0.0.1/24" or "fd00::1/64".
+pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8)> {
+    let (addr, prefix) = text.split_once('/').ok_or(Errno::EINVAL)?;
+    let addr: IpAddr = addr.parse().map_err(|_| Errno::EINVAL)?;
+    let prefix: u8 = prefix.parse().map_err(|_| Errno::EINVAL)?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if prefix > max || addr.is_unspecified() || addr.is_multicast() {
+        return Err(Errno::EINVAL);
+    }
+    Ok((addr, prefix))
+}
+
+pub fn new_node() -> Result<i32> {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    if id < 0 {
+        return Err(Errno::ENOBUFS);
+    }
+    let node = Arc::new(Node {
+        id,
+        inner: Mutex::new(NodeInner::default()),
+    });
+    NODES.lock().insert(id, node);
+    Ok(id)
+}
+
+pub fn get(id: i32) -> Result<Arc<Node>> {
+    NODES.lock().get(&id).cloned().ok_or(Errno::ENODEV)
+}
+
+pub fn free(id: i32) -> Result<()> {
+    let node = NODES.lock().remove(&id).ok_or(Errno::ENODEV)?;
+    let _ = DEFAULT_NODE.compare_exchange(id, -1, Ordering::AcqRel, Ordering::Acquire);
+    node.stop_inner();
+    Ok(())
+}
+
+pub fn set_default(id: i32) -> Result<()> {
+    get(id)?;
+    DEFAULT_NODE.store(id, Ordering::Release);
+    Ok(())
+}
+
+pub fn default_node() -> Result<Arc<Node>> {
+    match DEFAULT_NODE.load(Ordering::Acquire) {
+        -1 => Err(Errno::ENETDOWN),
+        id => get(id).map_err(|_| Errno::ENETDOWN),
+    }
+}
+
+impl Node {
+    /// Joins the network `uri` names; the node must be stopped.
+    pub fn join(&self, uri: &str) -> Result<i32> {
+        let uri = TapUri::parse(uri)?;
+        let mut inner = self.inner.lock();
+        if inner.running.is_some() {
+            return Err(Errno::EISCONN);
+        }
+        inner.nets.push(NetConfig {
+            uri,
+            mac: new_mac(),
+        });
+        Ok(inner.nets.len() as i32 - 1)
+    }
+
+    pub fn add_addr(&self, net: i32, cidr: &str) -> Result<()> {
+        let (addr, prefix) = parse_cidr(cidr)?;
+        let mut inner = self.inner.lock();
+        let net = usize::try_from(net)
+            .ok()
+            .filter(|n| *n < inner.nets.len())
+            .ok_or(Errno::EINVAL)?;
+        if inner.addrs.iter().any(|a| a.addr == addr) {
+            return Err(Errno::EADDRINUSE);
+        }
+        if inner.addrs.iter().filter(|a| a.net == net).count() >= MAX_ADDRS_PER_NET {
+            return Err(Errno::ENOBUFS);
+        }
+        let a = NetAddr { net, addr, prefix };
+        if let Some(r) = &inner.running {
+            r.handle.add_addr(a)?;
+        }
+        inner.addrs.push(a);
+        Ok(())
+    }
+
+    pub fn start(&self) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if inner.running.is_some() {
+            return Err(Errno::EALREADY);
+        }
+        let specs: Vec<NetSpec> = inner
+            .nets
+            .iter()
+            .map(|n| NetSpec {
+                uri: n.uri.clone(),
+                mac: n.mac,
+            })
+            .collect();
+        inner.running = Some(stack::start(self.id, &specs, inner.addrs.clone())?);
+        Ok(())
+    }
+
+    pub fn stop(&self) -> Result<()> {
+        if self.stop_inner() {
+            Ok(())
+        } else {
+            Err(Errno::ENETDOWN)
+        }
+    }
+
+    fn stop_inner(&self) -> bool {
+        let running = self.inner.lock().running.take();
+        match running {
+            Some(r) => {
+                r.stop();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn handle(&self) -> Result<Arc<StackHandle>> {
+        self.inner
+            .lock()
+            .running
+            .as_ref()
+            .map(|r| r.handle.clone())
+            .ok_or(Errno::ENETDOWN)
+    }
+
+    /// A new socket on this node (which must be running).
+    pub fn socket(&self, domain: i32, ty: i32, protocol: i32) -> Result<Arc<Socket>> {
+        if domain != libc::AF_INET && domain != libc::AF_INET6 {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+        if base != libc::SOCK_STREAM {
+            return Err(if matches!(base, libc::SOCK_DGRAM | libc::SOCK_RAW) {
+                Errno::EPROTONOSUPPORT
+            } else {
+                Errno::EINVAL
+            });
+        }
+        if protocol != 0 && protocol != libc::IPPROTO_TCP {
+            return Err(Errno::EPROTONOSUPPORT);
+        }
+        let opts = SockOpts {
+            nonblocking: ty & libc::SOCK_NONBLOCK != 0,
+            ..SockOpts::default()
+        };
+        Ok(Socket::new_stream(self.handle()?, domain, opts))
+    }
+}

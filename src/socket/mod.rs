@@ -1,0 +1,181 @@
+//! Sockets as the app sees them: per-fd state, byte queues and the condition
+//! variable app threads block on. Only the stack thread touches smoltcp; it
+//! moves bytes between these queues and smoltcp's sockets.
+
+pub mod options;
+pub mod ring;
+mod sockopt;
+mod stream;
+pub mod table;
+pub mod waiter;
+
+use crate::error::{Errno, Result};
+use crate::stack::StackHandle;
+use crate::stack::ports::PortLease;
+use options::SockOpts;
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use ring::ByteRing;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+use waiter::PollWaiter;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Not connected and not listening (new, or after a failed connect).
+    Fresh,
+    Listening,
+    Connecting,
+    Connected,
+}
+
+pub struct SockState {
+    pub phase: Phase,
+    /// The fd was closed; the stack finishes (or resets) the connection.
+    pub closed: bool,
+    /// Close sends a reset instead of a FIN (SO_LINGER {1, 0}, or an
+    /// accepted connection its listener closed before accepting it).
+    pub abort_on_close: bool,
+    /// SO_ERROR: reported once, by the next call or by SO_ERROR.
+    pub so_error: Option<Errno>,
+    /// The peer reset the connection: writes fail with EPIPE.
+    pub reset: bool,
+    pub rx: ByteRing,
+    pub tx: ByteRing,
+    /// The peer's FIN (or a reset) arrived: once `rx` drains, reads return 0.
+    pub rx_eof: bool,
+    pub shut_rd: bool,
+    pub shut_wr: bool,
+    /// The stack left data in smoltcp because `rx` was full; a read that
+    /// makes room must kick the stack.
+    pub rx_stalled: bool,
+    pub accept_queue: VecDeque<Arc<Socket>>,
+    pub backlog: usize,
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    pub lease: Option<PortLease>,
+    pub opts: SockOpts,
+    /// Bumped when an option the stack applies to smoltcp changes.
+    pub opts_generation: u32,
+    pub connect_deadline: Option<Instant>,
+    pub waiters: Vec<Arc<PollWaiter>>,
+}
+
+pub struct Socket {
+    /// AF_INET or AF_INET6.
+    pub domain: i32,
+    pub stack: Arc<StackHandle>,
+    pub state: Mutex<SockState>,
+    pub cond: Condvar,
+    /// Calls in progress through the fd table; the fd is not reused until 0.
+    pub(crate) calls: AtomicUsize,
+}
+
+impl Socket {
+    pub fn new_stream(stack: Arc<StackHandle>, domain: i32, opts: SockOpts) -> Arc<Socket> {
+        Arc::new(Socket {
+            domain,
+            stack,
+            state: Mutex::new(SockState {
+                phase: Phase::Fresh,
+                closed: false,
+                abort_on_close: false,
+                so_error: None,
+                reset: false,
+                rx: ByteRing::new(opts.rcvbuf),
+                tx: ByteRing::new(opts.sndbuf),
+                rx_eof: false,
+                shut_rd: false,
+                shut_wr: false,
+                rx_stalled: false,
+                accept_queue: VecDeque::new(),
+                backlog: 0,
+                local: None,
+                peer: None,
+                lease: None,
+                opts,
+                opts_generation: 0,
+                connect_deadline: None,
+                waiters: Vec::new(),
+            }),
+            cond: Condvar::new(),
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    /// Wakes every thread waiting on this socket, directly or through poll.
+    pub fn notify(&self, st: &SockState) {
+        self.cond.notify_all();
+        for w in &st.waiters {
+            w.wake();
+        }
+    }
+
+    /// EBADF once the fd is closed, ENETDOWN once the node stopped.
+    pub fn check_open(&self, st: &SockState) -> Result<()> {
+        if st.closed {
+            Err(Errno::EBADF)
+        } else if self.stack.is_down() {
+            Err(Errno::ENETDOWN)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Blocks until notified or `deadline`; false on timeout.
+    pub fn wait(&self, st: &mut MutexGuard<'_, SockState>, deadline: Option<Instant>) -> bool {
+        match deadline {
+            Some(d) => !self.cond.wait_until(st, d).timed_out(),
+            None => {
+                self.cond.wait(st);
+                true
+            }
+        }
+    }
+
+    /// The current poll(2) events of this socket.
+    pub fn readiness(&self) -> i16 {
+        let st = self.state.lock();
+        if st.closed {
+            return libc::POLLNVAL;
+        }
+        if self.stack.is_down() {
+            return libc::POLLERR | libc::POLLHUP;
+        }
+        let mut ev = 0;
+        if st.so_error.is_some() {
+            ev |= libc::POLLERR;
+        }
+        match st.phase {
+            Phase::Listening => {
+                if !st.accept_queue.is_empty() {
+                    ev |= libc::POLLIN;
+                }
+            }
+            Phase::Connected => {
+                if !st.rx.is_empty() || st.rx_eof || st.shut_rd {
+                    ev |= libc::POLLIN;
+                }
+                if st.rx_eof {
+                    ev |= libc::POLLRDHUP;
+                }
+                if st.reset || (st.rx_eof && st.shut_wr) {
+                    ev |= libc::POLLHUP;
+                }
+                if st.reset || st.shut_wr || st.tx.free() > 0 {
+                    ev |= libc::POLLOUT;
+                }
+            }
+            Phase::Connecting => {}
+            Phase::Fresh => ev |= libc::POLLOUT | libc::POLLHUP,
+        }
+        ev
+    }
+}
+
+/// The absolute deadline for a wait of `timeout` starting now.
+pub fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.map(|t| Instant::now() + t)
+}

@@ -1,0 +1,269 @@
+//! TCP calls on the app's side: they change the socket's state, hand new
+//! work to the stack thread and block on the socket's condition variable.
+
+use super::options::DEFAULT_CONNECT_TIMEOUT;
+use super::{Phase, Socket, deadline_after};
+use crate::error::{Errno, Result};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most pending connections a listener keeps (the kernel's somaxconn).
+pub const MAX_BACKLOG: usize = 4096;
+
+pub(super) fn unspecified(domain: i32) -> IpAddr {
+    if domain == libc::AF_INET6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
+/// What a send that stopped early returns: the bytes queued, if any.
+fn partial(sent: usize, e: Errno) -> Result<usize> {
+    if sent > 0 { Ok(sent) } else { Err(e) }
+}
+
+impl Socket {
+    pub fn bind(&self, addr: SocketAddr) -> Result<()> {
+        let mut st = self.state.lock();
+        self.check_open(&st)?;
+        if st.lease.is_some() || st.phase != Phase::Fresh {
+            return Err(Errno::EINVAL);
+        }
+        if !addr.ip().is_unspecified() && !self.stack.owns_addr(addr.ip()) {
+            return Err(Errno::EADDRNOTAVAIL);
+        }
+        let lease = self
+            .stack
+            .ports
+            .lock()
+            .acquire(addr.ip(), addr.port(), st.opts.reuseaddr)?;
+        st.lease = Some(lease);
+        st.local = Some(SocketAddr::new(addr.ip(), lease.port));
+        Ok(())
+    }
+
+    pub fn listen(self: &Arc<Self>, backlog: i32) -> Result<()> {
+        let mut st = self.state.lock();
+        self.check_open(&st)?;
+        let backlog = (backlog.max(1) as usize).min(MAX_BACKLOG);
+        match st.phase {
+            Phase::Listening => {
+                st.backlog = backlog;
+                drop(st);
+                self.stack.kick();
+                return Ok(());
+            }
+            Phase::Fresh => {}
+            Phase::Connecting | Phase::Connected => return Err(Errno::EINVAL),
+        }
+        if st.lease.is_none() {
+            drop(st);
+            self.bind(SocketAddr::new(unspecified(self.domain), 0))?;
+            st = self.state.lock();
+        }
+        let lease = st.lease.ok_or(Errno::EINVAL)?;
+        self.stack.ports.lock().set_listening(lease)?;
+        st.backlog = backlog;
+        st.phase = Phase::Listening;
+        drop(st);
+        self.stack.submit(self.clone())
+    }
+
+    pub fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<()> {
+        let mut st = self.state.lock();
+        self.check_open(&st)?;
+        match st.phase {
+            Phase::Connecting => return Err(Errno::EALREADY),
+            Phase::Connected | Phase::Listening => return Err(Errno::EISCONN),
+            Phase::Fresh => {}
+        }
+        if addr.port() == 0 {
+            return Err(Errno::ECONNREFUSED);
+        }
+        if self.stack.route(addr.ip()).is_none() {
+            return Err(Errno::ENETUNREACH);
+        }
+        if st.lease.is_none() {
+            let lease = self
+                .stack
+                .ports
+                .lock()
+                .acquire(unspecified(self.domain), 0, false)?;
+            st.lease = Some(lease);
+            st.local = Some(SocketAddr::new(unspecified(self.domain), lease.port));
+        }
+        st.so_error = None;
+        st.phase = Phase::Connecting;
+        st.peer = Some(addr);
+        let timeout = st.opts.sndtimeo.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        st.connect_deadline = Some(Instant::now() + timeout);
+        let nonblocking = st.opts.nonblocking;
+        drop(st);
+        if let Err(e) = self.stack.submit(self.clone()) {
+            self.state.lock().phase = Phase::Fresh;
+            return Err(e);
+        }
+        if nonblocking {
+            return Err(Errno::EINPROGRESS);
+        }
+        let mut st = self.state.lock();
+        // The stack thread enforces the connect deadline, so this wait ends.
+        while st.phase == Phase::Connecting {
+            self.check_open(&st)?;
+            self.wait(&mut st, None);
+        }
+        self.check_open(&st)?;
+        match st.phase {
+            Phase::Connected => Ok(()),
+            _ => Err(st.so_error.take().unwrap_or(Errno::ECONNREFUSED)),
+        }
+    }
+
+    pub fn accept(&self) -> Result<(Arc<Socket>, SocketAddr)> {
+        let mut st = self.state.lock();
+        let deadline = deadline_after(st.opts.rcvtimeo);
+        loop {
+            self.check_open(&st)?;
+            if st.phase != Phase::Listening {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(child) = st.accept_queue.pop_front() {
+                drop(st);
+                // Room in the queue: the stack opens another listening slot.
+                self.stack.kick();
+                let peer = child.state.lock().peer.ok_or(Errno::ECONNABORTED)?;
+                return Ok((child, peer));
+            }
+            if st.opts.nonblocking || !self.wait(&mut st, deadline) {
+                return Err(Errno::EAGAIN);
+            }
+        }
+    }
+
+    pub fn recv(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        let mut st = self.state.lock();
+        let nonblocking = st.opts.nonblocking || flags & libc::MSG_DONTWAIT != 0;
+        let peek = flags & libc::MSG_PEEK != 0;
+        let waitall = flags & libc::MSG_WAITALL != 0 && !peek && !nonblocking;
+        let deadline = deadline_after(st.opts.rcvtimeo);
+        let mut got = 0;
+        loop {
+            self.check_open(&st)?;
+            if !st.rx.is_empty() && got < buf.len() {
+                let n = if peek {
+                    st.rx.peek(&mut buf[got..])
+                } else {
+                    st.rx.read(&mut buf[got..])
+                };
+                got += n;
+                if !peek && std::mem::take(&mut st.rx_stalled) {
+                    self.stack.kick();
+                }
+                if !waitall || got == buf.len() {
+                    return Ok(got);
+                }
+                continue;
+            }
+            if got > 0 && (!waitall || got == buf.len()) {
+                return Ok(got);
+            }
+            if let Some(e) = st.so_error.take() {
+                return if got > 0 { Ok(got) } else { Err(e) };
+            }
+            if st.rx_eof || st.shut_rd || buf.is_empty() {
+                return Ok(got);
+            }
+            match st.phase {
+                Phase::Connected | Phase::Connecting => {}
+                Phase::Fresh | Phase::Listening => return Err(Errno::ENOTCONN),
+            }
+            if nonblocking || !self.wait(&mut st, deadline) {
+                return if got > 0 { Ok(got) } else { Err(Errno::EAGAIN) };
+            }
+        }
+    }
+
+    pub fn send(&self, buf: &[u8], flags: i32) -> Result<usize> {
+        let mut st = self.state.lock();
+        let nonblocking = st.opts.nonblocking || flags & libc::MSG_DONTWAIT != 0;
+        let deadline = deadline_after(st.opts.sndtimeo);
+        let mut sent = 0;
+        loop {
+            self.check_open(&st)?;
+            if let Some(e) = st.so_error.take() {
+                return partial(sent, e);
+            }
+            if st.shut_wr || st.reset {
+                return partial(sent, Errno::EPIPE);
+            }
+            match st.phase {
+                Phase::Connected => {
+                    let n = st.tx.write(&buf[sent..]);
+                    if n > 0 {
+                        sent += n;
+                        self.stack.kick();
+                    }
+                    if sent == buf.len() {
+                        return Ok(sent);
+                    }
+                }
+                Phase::Connecting => {}
+                Phase::Fresh | Phase::Listening => return Err(Errno::ENOTCONN),
+            }
+            if nonblocking || !self.wait(&mut st, deadline) {
+                return partial(sent, Errno::EAGAIN);
+            }
+        }
+    }
+
+    pub fn shutdown(&self, how: i32) -> Result<()> {
+        let mut st = self.state.lock();
+        self.check_open(&st)?;
+        let (rd, wr) = match how {
+            libc::SHUT_RD => (true, false),
+            libc::SHUT_WR => (false, true),
+            libc::SHUT_RDWR => (true, true),
+            _ => return Err(Errno::EINVAL),
+        };
+        if st.phase != Phase::Connected {
+            return Err(Errno::ENOTCONN);
+        }
+        if rd {
+            st.shut_rd = true;
+            let n = st.rx.len();
+            st.rx.consume(n);
+        }
+        st.shut_wr |= wr;
+        self.notify(&st);
+        drop(st);
+        self.stack.kick();
+        Ok(())
+    }
+
+    /// Closes the socket for the app; the stack thread finishes the
+    /// connection (flushing queued data, then FIN) or resets it.
+    pub fn close(&self) {
+        let mut st = self.state.lock();
+        if st.closed {
+            return;
+        }
+        st.closed = true;
+        if st.opts.linger == Some(0) {
+            st.abort_on_close = true;
+        }
+        if let Some(lease) = st.lease.take() {
+            self.stack.ports.lock().release(lease);
+        }
+        // Connections nobody accepted are reset, as the kernel does.
+        for child in st.accept_queue.drain(..) {
+            let mut c = child.state.lock();
+            c.closed = true;
+            c.abort_on_close = true;
+        }
+        self.notify(&st);
+        drop(st);
+        self.stack.kick();
+    }
+}

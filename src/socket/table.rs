@@ -1,0 +1,108 @@
+//! The process-wide fd table: small ints to sockets.
+//!
+//! A closed fd is not handed out again while a call that looked it up
+//! before the close is still running, so that call cannot act on a
+//! different socket that took over the number.
+
+use super::Socket;
+use crate::error::{Errno, Result};
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Most fds open at once (EMFILE past it).
+pub const MAX_FDS: usize = 1 << 20;
+
+enum Slot {
+    Free,
+    Open(Arc<Socket>),
+    /// Closed, but calls that looked it up may still be running.
+    Draining(Arc<Socket>),
+}
+
+static TABLE: Lazy<Mutex<Vec<Slot>>> = Lazy::new(|| Mutex::new(Vec::new()));
+
+/// A socket looked up by fd; counts as a call in progress on that fd.
+pub struct FdRef(Arc<Socket>);
+
+impl Deref for FdRef {
+    type Target = Arc<Socket>;
+    fn deref(&self) -> &Arc<Socket> {
+        &self.0
+    }
+}
+
+impl Drop for FdRef {
+    fn drop(&mut self) {
+        self.0.calls.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn reusable(slot: &Slot) -> bool {
+    match slot {
+        Slot::Free => true,
+        Slot::Draining(s) => s.calls.load(Ordering::Acquire) == 0,
+        Slot::Open(_) => false,
+    }
+}
+
+/// Gives `sock` the lowest free fd.
+pub fn insert(sock: Arc<Socket>) -> Result<i32> {
+    let mut table = TABLE.lock();
+    let fd = match table.iter().position(reusable) {
+        Some(i) => i,
+        None if table.len() < MAX_FDS => {
+            table.push(Slot::Free);
+            table.len() - 1
+        }
+        None => return Err(Errno::EMFILE),
+    };
+    table[fd] = Slot::Open(sock);
+    Ok(fd as i32)
+}
+
+pub fn get(fd: i32) -> Result<FdRef> {
+    let table = TABLE.lock();
+    match usize::try_from(fd).ok().and_then(|i| table.get(i)) {
+        Some(Slot::Open(s)) => {
+            s.calls.fetch_add(1, Ordering::AcqRel);
+            Ok(FdRef(s.clone()))
+        }
+        _ => Err(Errno::EBADF),
+    }
+}
+
+/// Takes `fd` out of the table and returns its socket.
+pub fn remove(fd: i32) -> Result<Arc<Socket>> {
+    let mut table = TABLE.lock();
+    let slot = usize::try_from(fd)
+        .ok()
+        .and_then(|i| table.get_mut(i))
+        .ok_or(Errno::EBADF)?;
+    match std::mem::replace(slot, Slot::Free) {
+        Slot::Open(s) => {
+            if s.calls.load(Ordering::Acquire) > 0 {
+                *slot = Slot::Draining(s.clone());
+            }
+            Ok(s)
+        }
+        other => {
+            *slot = other;
+            Err(Errno::EBADF)
+        }
+    }
+}
+
+/// Every open socket whose stack is `stack` (for node teardown).
+pub fn sockets_of(stack: &crate::stack::StackHandle) -> Vec<Arc<Socket>> {
+    TABLE
+        .lock()
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Open(s) if std::ptr::eq(Arc::as_ptr(&s.stack), stack) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}

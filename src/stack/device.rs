@@ -1,0 +1,106 @@
+//! smoltcp's view of one network: frames come from the node's rx FIFO and
+//! go to the tap.
+//!
+//! smoltcp has no loopback on an Ethernet interface: a frame to the node's
+//! own MAC goes straight back into its own FIFO, and a group frame goes to
+//! the wire and to the node too (so ARP for its own address is answered,
+//! as it is by the kernel's loopback).
+
+use crate::tap::fifo::FrameFifo;
+use crate::tap::{MacAddr, Tap, is_group};
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+pub struct NetDevice {
+    rx: Arc<FrameFifo>,
+    pending: VecDeque<Vec<u8>>,
+    out: Out,
+    mtu: usize,
+}
+
+struct Out {
+    tap: Box<dyn Tap>,
+    own: Arc<FrameFifo>,
+    mac: MacAddr,
+}
+
+impl Out {
+    fn send(&self, frame: Vec<u8>) {
+        if frame.len() < 14 {
+            return;
+        }
+        if frame[..6] == self.mac {
+            self.own.push(frame);
+        } else {
+            if is_group(&frame[..6]) && is_arp_or_ndisc(&frame) {
+                self.own.push(frame.clone());
+            }
+            self.tap.send(frame);
+        }
+    }
+}
+
+/// Neighbour discovery is all a node needs to hear of its own group frames.
+fn is_arp_or_ndisc(frame: &[u8]) -> bool {
+    let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
+    ethertype == 0x0806 || (ethertype == 0x86dd && frame.len() > 54 && frame[20] == 58)
+}
+
+impl NetDevice {
+    pub fn new(rx: Arc<FrameFifo>, tap: Box<dyn Tap>, mac: MacAddr, mtu: usize) -> Self {
+        NetDevice {
+            rx: rx.clone(),
+            pending: VecDeque::new(),
+            out: Out { tap, own: rx, mac },
+            mtu,
+        }
+    }
+}
+
+impl phy::Device for NetDevice {
+    type RxToken<'a> = RxToken;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn receive(&mut self, _now: Instant) -> Option<(RxToken, TxToken<'_>)> {
+        if self.pending.is_empty() {
+            self.rx.drain_into(&mut self.pending);
+        }
+        let frame = self.pending.pop_front()?;
+        Some((RxToken(frame), TxToken(&self.out)))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
+        Some(TxToken(&self.out))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.mtu + 14;
+        let mut checksum = ChecksumCapabilities::default();
+        checksum.ipv4 = Checksum::Both;
+        caps.checksum = checksum;
+        caps
+    }
+}
+
+pub struct RxToken(Vec<u8>);
+
+impl phy::RxToken for RxToken {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+pub struct TxToken<'a>(&'a Out);
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = vec![0; len];
+        let r = f(&mut frame);
+        self.0.send(frame);
+        r
+    }
+}

@@ -1,0 +1,303 @@
+//! The stack thread: one per running node. It alone owns the smoltcp
+//! interfaces and sockets; it sleeps until a frame, an app kick or
+//! smoltcp's next deadline, never on a fixed timer.
+
+pub mod device;
+pub mod handle;
+pub mod ports;
+mod tcp;
+
+use crate::error::{Errno, Result};
+use crate::socket::{Phase, Socket};
+use crate::tap::fifo::{DEFAULT_FIFO_BYTES, DEFAULT_FIFO_FRAMES, FrameFifo};
+use crate::tap::uri::TapUri;
+use crate::tap::{self, MacAddr};
+use crate::wake::StackWaker;
+use device::NetDevice;
+pub use handle::{NetAddr, StackHandle};
+use once_cell::sync::Lazy;
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpListenEndpoint};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tcp::{Conn, Listener, Step};
+
+/// Rounds of poll-and-pump per wakeup before the loop looks at its inbox
+/// again, so a busy node still notices a stop promptly.
+const MAX_ROUNDS: usize = 64;
+
+static EPOCH: Lazy<Instant> = Lazy::new(Instant::now);
+
+fn smol_now(now: Instant) -> smoltcp::time::Instant {
+    smoltcp::time::Instant::from_micros(now.duration_since(*EPOCH).as_micros() as i64)
+}
+
+/// One network as the stack sees it.
+pub struct Net {
+    iface: Interface,
+    device: NetDevice,
+    sockets: SocketSet<'static>,
+}
+
+/// What a node brings to one network when it starts.
+pub struct NetSpec {
+    pub uri: TapUri,
+    pub mac: MacAddr,
+}
+
+/// A started stack: the handle app threads use, and the thread.
+pub struct Running {
+    pub handle: Arc<StackHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn add_iface_addr(iface: &mut Interface, a: &NetAddr) -> Result<()> {
+    let cidr = IpCidr::new(a.addr.into(), a.prefix);
+    let mut res = Ok(());
+    iface.update_ip_addrs(|addrs| {
+        if !addrs.contains(&cidr) && addrs.push(cidr).is_err() {
+            res = Err(Errno::ENOBUFS);
+        }
+    });
+    res
+}
+
+/// Attaches the node's taps and spawns its stack thread.
+pub fn start(node: i32, specs: &[NetSpec], addrs: Vec<NetAddr>) -> Result<Running> {
+    let waker = Arc::new(StackWaker::default());
+    let now = Instant::now();
+    let mut nets = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let rx = Arc::new(FrameFifo::new(
+            DEFAULT_FIFO_FRAMES,
+            DEFAULT_FIFO_BYTES,
+            waker.clone(),
+        ));
+        let tap = tap::open(&spec.uri, spec.mac, rx.clone())?;
+        let mut device = NetDevice::new(rx, tap, spec.mac, spec.uri.mtu);
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(spec.mac)));
+        config.random_seed = seed(node, i, now);
+        let mut iface = Interface::new(config, &mut device, smol_now(now));
+        for a in addrs.iter().filter(|a| a.net == i) {
+            add_iface_addr(&mut iface, a)?;
+        }
+        nets.push(Net {
+            iface,
+            device,
+            sockets: SocketSet::new(Vec::new()),
+        });
+    }
+    let handle = Arc::new(StackHandle::new(node, waker, addrs));
+    let stack = Stack {
+        handle: handle.clone(),
+        nets,
+        conns: Vec::new(),
+        listeners: Vec::new(),
+    };
+    let thread = std::thread::Builder::new()
+        .name(format!("zts-stack-{node}"))
+        .spawn(move || stack.run())
+        .map_err(|_| Errno::ENOBUFS)?;
+    Ok(Running {
+        handle,
+        thread: Some(thread),
+    })
+}
+
+fn seed(node: i32, net: usize, now: Instant) -> u64 {
+    let t = now.duration_since(*EPOCH).as_nanos() as u64;
+    t ^ ((node as u64) << 32) ^ (net as u64) ^ std::process::id() as u64
+}
+
+impl Running {
+    /// Stops the stack thread; every blocked call on its sockets returns
+    /// ENETDOWN.
+    pub fn stop(mut self) {
+        for sock in self.handle.mark_down() {
+            let st = sock.state.lock();
+            sock.notify(&st);
+        }
+        self.handle.kick();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.handle.mark_down();
+            self.handle.kick();
+            let _ = t.join();
+        }
+    }
+}
+
+struct Stack {
+    handle: Arc<StackHandle>,
+    nets: Vec<Net>,
+    conns: Vec<Conn>,
+    listeners: Vec<Listener>,
+}
+
+impl Stack {
+    fn run(mut self) {
+        self.handle.waker.attach_current();
+        while !self.handle.is_down() {
+            self.handle.waker.clear();
+            self.take_inbox();
+            let mut busy = false;
+            for _ in 0..MAX_ROUNDS {
+                let now = Instant::now();
+                for net in &mut self.nets {
+                    net.iface.poll(smol_now(now), &mut net.device, &mut net.sockets);
+                }
+                busy = self.pump(now);
+                if !busy {
+                    break;
+                }
+            }
+            let delay = if busy { Some(Duration::ZERO) } else { self.delay() };
+            self.handle.waker.sleep(delay);
+        }
+        self.teardown();
+        self.handle.waker.detach();
+    }
+
+    fn take_inbox(&mut self) {
+        let (socks, addrs) = {
+            let mut inbox = self.handle.inbox.lock();
+            (
+                std::mem::take(&mut inbox.sockets),
+                std::mem::take(&mut inbox.addrs),
+            )
+        };
+        for a in addrs {
+            if let Some(net) = self.nets.get_mut(a.net) {
+                let _ = add_iface_addr(&mut net.iface, &a);
+            }
+        }
+        for sock in socks {
+            self.register(sock);
+        }
+    }
+
+    fn register(&mut self, sock: Arc<Socket>) {
+        let (phase, local, peer) = {
+            let st = sock.state.lock();
+            (st.phase, st.local, st.peer)
+        };
+        match phase {
+            Phase::Connecting => {
+                let net = peer.and_then(|p| self.handle.route(p.ip())).unwrap_or(0);
+                if let Some(c) = tcp::open_conn(&mut self.nets, net, &sock) {
+                    self.conns.push(c);
+                }
+            }
+            Phase::Listening => {
+                let Some(local) = local else { return };
+                let (nets, addr) = if local.ip().is_unspecified() {
+                    let nets = if sock.domain == libc::AF_INET {
+                        self.handle.nets_for(false)
+                    } else {
+                        (0..self.nets.len()).collect()
+                    };
+                    (nets, None)
+                } else {
+                    let net = self.handle.net_of(local.ip()).into_iter().collect();
+                    (net, Some(local.ip().into()))
+                };
+                let endpoint = IpListenEndpoint {
+                    addr,
+                    port: local.port(),
+                };
+                self.listeners.push(Listener::new(sock, nets, endpoint));
+            }
+            Phase::Fresh | Phase::Connected => {}
+        }
+    }
+
+    /// Moves data and state between app sockets and smoltcp; true if
+    /// anything moved (so smoltcp may have more to send).
+    fn pump(&mut self, now: Instant) -> bool {
+        let mut moved = false;
+        let mut i = 0;
+        while i < self.conns.len() {
+            let c = &mut self.conns[i];
+            match tcp::pump_conn(&mut self.nets[c.net], c, now) {
+                Step::Keep(m) => {
+                    moved |= m;
+                    i += 1;
+                }
+                Step::Remove => {
+                    let c = self.conns.swap_remove(i);
+                    self.nets[c.net].sockets.remove(c.handle);
+                }
+            }
+        }
+        let mut born = Vec::new();
+        let mut i = 0;
+        while i < self.listeners.len() {
+            match tcp::pump_listener(&mut self.nets, &mut self.listeners[i], &mut born) {
+                Step::Keep(m) => {
+                    moved |= m;
+                    i += 1;
+                }
+                Step::Remove => {
+                    self.listeners.swap_remove(i);
+                }
+            }
+        }
+        if !born.is_empty() {
+            moved = true;
+            self.conns.append(&mut born);
+        }
+        moved
+    }
+
+    /// How long the thread may sleep: smoltcp's next deadline or the
+    /// nearest connect timeout, whichever is first.
+    fn delay(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        let smol = smol_now(now);
+        let mut delay: Option<Duration> = None;
+        let mut earliest = |d: Duration| delay = Some(delay.map_or(d, |x| x.min(d)));
+        for net in &mut self.nets {
+            if let Some(d) = net.iface.poll_delay(smol, &net.sockets) {
+                earliest(Duration::from_micros(d.total_micros()));
+            }
+        }
+        for c in &self.conns {
+            if let Some(deadline) = c.deadline {
+                earliest(deadline.saturating_duration_since(now));
+            }
+        }
+        delay
+    }
+
+    /// Resets every connection (so peers learn at once) and wakes every
+    /// caller blocked on this node's sockets.
+    fn teardown(&mut self) {
+        for c in &self.conns {
+            self.nets[c.net]
+                .sockets
+                .get_mut::<smoltcp::socket::tcp::Socket>(c.handle)
+                .abort();
+        }
+        let now = smol_now(Instant::now());
+        for net in &mut self.nets {
+            net.iface.poll(now, &mut net.device, &mut net.sockets);
+        }
+        for c in self.conns.drain(..) {
+            let st = c.sock.state.lock();
+            c.sock.notify(&st);
+        }
+        for mut l in self.listeners.drain(..) {
+            l.close(&mut self.nets);
+            let st = l.sock.state.lock();
+            l.sock.notify(&st);
+        }
+    }
+}

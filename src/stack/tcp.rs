@@ -1,0 +1,375 @@
+//! Moves TCP state between app sockets and smoltcp sockets: connects,
+//! listen backlogs, data in both directions, FIN and reset.
+//!
+//! smoltcp's listening socket takes one connection and becomes it. A
+//! listener here keeps up to `backlog` smoltcp sockets listening on its
+//! port; each that completes a handshake becomes an accepted connection
+//! in the app socket's accept queue and is replaced by a fresh one.
+
+use super::Net;
+use crate::error::Errno;
+use crate::socket::options::SockOpts;
+use crate::socket::{Phase, SockState, Socket};
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp::{self, CongestionControl, State};
+use smoltcp::time::Duration;
+use smoltcp::wire::IpListenEndpoint;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// An orphaned connection (fd closed) that makes no progress this long is reset.
+const ORPHAN_TIMEOUT: Duration = Duration::from_secs(60);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(75);
+
+pub struct Conn {
+    pub sock: Arc<Socket>,
+    pub net: usize,
+    pub handle: SocketHandle,
+    /// Still connecting; the connect fails with ETIMEDOUT at this instant.
+    pub deadline: Option<Instant>,
+    /// The app no longer owns this connection: finish it and forget it.
+    detached: bool,
+    fin_sent: bool,
+    fin_seen: bool,
+    opts_generation: u32,
+}
+
+pub struct Listener {
+    pub sock: Arc<Socket>,
+    slots: Vec<(usize, SocketHandle)>,
+    nets: Vec<usize>,
+    endpoint: IpListenEndpoint,
+}
+
+pub enum Step {
+    /// Keep it; true when bytes or state moved (smoltcp may have output).
+    Keep(bool),
+    Remove,
+}
+
+fn new_tcp(opts: &SockOpts) -> tcp::Socket<'static> {
+    let mut s = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; opts.rcvbuf]),
+        tcp::SocketBuffer::new(vec![0; opts.sndbuf]),
+    );
+    s.set_congestion_control(CongestionControl::Cubic);
+    apply_opts(&mut s, opts);
+    s
+}
+
+fn apply_opts(s: &mut tcp::Socket, opts: &SockOpts) {
+    s.set_nagle_enabled(!opts.nodelay);
+    s.set_keep_alive(opts.keepalive.then_some(KEEPALIVE_INTERVAL));
+}
+
+/// Presents an address the way the app's socket family expects it
+/// (IPv4 peers of an IPv6 socket as v4-mapped addresses).
+fn for_domain(domain: i32, ep: smoltcp::wire::IpEndpoint) -> SocketAddr {
+    let ip: IpAddr = ep.addr.into();
+    let ip = match ip {
+        IpAddr::V4(v4) if domain == libc::AF_INET6 => IpAddr::V6(v4.to_ipv6_mapped()),
+        other => other,
+    };
+    SocketAddr::new(ip, ep.port)
+}
+
+fn fail(sock: &Socket, st: &mut SockState, e: Errno) {
+    st.phase = Phase::Fresh;
+    st.so_error = Some(e);
+    sock.notify(st);
+}
+
+/// Starts the connect a socket asked for; `None` if it failed at once.
+pub fn open_conn(nets: &mut [Net], net: usize, sock: &Arc<Socket>) -> Option<Conn> {
+    let mut st = sock.state.lock();
+    if st.closed || st.phase != Phase::Connecting {
+        return None;
+    }
+    let (Some(peer), Some(local)) = (st.peer, st.local) else {
+        fail(sock, &mut st, Errno::EINVAL);
+        return None;
+    };
+    let Some(n) = nets.get_mut(net) else {
+        fail(sock, &mut st, Errno::ENETUNREACH);
+        return None;
+    };
+    let mut s = new_tcp(&st.opts);
+    let local_ep = IpListenEndpoint {
+        addr: (!local.ip().is_unspecified()).then(|| local.ip().into()),
+        port: local.port(),
+    };
+    if s.connect(n.iface.context(), peer, local_ep).is_err() {
+        fail(sock, &mut st, Errno::ENETUNREACH);
+        return None;
+    }
+    let handle = n.sockets.add(s);
+    Some(Conn {
+        sock: sock.clone(),
+        net,
+        handle,
+        deadline: st.connect_deadline,
+        detached: false,
+        fin_sent: false,
+        fin_seen: false,
+        opts_generation: st.opts_generation,
+    })
+}
+
+fn finished(s: &tcp::Socket) -> bool {
+    match s.state() {
+        State::Closed => s.remote_endpoint().is_none(),
+        State::TimeWait => !s.can_recv(),
+        _ => false,
+    }
+}
+
+pub fn pump_conn(net: &mut Net, c: &mut Conn, now: Instant) -> Step {
+    let s = net.sockets.get_mut::<tcp::Socket>(c.handle);
+    if c.detached {
+        // Nobody reads any more: drop what arrives so the window stays open.
+        while s.can_recv() && s.recv(|b| (b.len(), ())).is_ok() {}
+        return if finished(s) { Step::Remove } else { Step::Keep(false) };
+    }
+    let sock = c.sock.clone();
+    let mut st = sock.state.lock();
+    let mut moved = false;
+    let mut changed = false;
+
+    if st.opts_generation != c.opts_generation {
+        apply_opts(s, &st.opts);
+        c.opts_generation = st.opts_generation;
+    }
+    let state = s.state();
+    if matches!(
+        state,
+        State::CloseWait | State::LastAck | State::Closing | State::TimeWait
+    ) {
+        c.fin_seen = true;
+    }
+
+    if st.phase == Phase::Connecting {
+        match state {
+            State::SynSent | State::SynReceived => {
+                if c.deadline.is_some_and(|d| now >= d) {
+                    s.abort();
+                    c.detached = true;
+                    fail(&sock, &mut st, Errno::ETIMEDOUT);
+                    return Step::Keep(true);
+                }
+            }
+            State::Closed => {
+                c.detached = true;
+                fail(&sock, &mut st, Errno::ECONNREFUSED);
+                return Step::Keep(true);
+            }
+            _ => {
+                st.phase = Phase::Connected;
+                st.local = s.local_endpoint().map(|ep| for_domain(sock.domain, ep));
+                c.deadline = None;
+                changed = true;
+            }
+        }
+    }
+
+    if st.closed {
+        if st.abort_on_close {
+            s.abort();
+            c.detached = true;
+            return Step::Keep(true);
+        }
+        moved |= move_tx(s, &mut st);
+        if st.tx.is_empty() {
+            s.close();
+            s.set_timeout(Some(ORPHAN_TIMEOUT));
+            c.detached = true;
+            moved = true;
+        }
+        return Step::Keep(moved);
+    }
+
+    if st.phase == Phase::Connected {
+        if move_tx(s, &mut st) {
+            moved = true;
+            changed = true;
+        }
+        if st.shut_rd {
+            while s.recv(|b| (b.len(), b.len())).is_ok_and(|n| n > 0) {
+                moved = true;
+            }
+        }
+        while s.can_recv() && st.rx.free() > 0 {
+            let n = s.recv(|b| {
+                let n = st.rx.write(b);
+                (n, n)
+            });
+            match n {
+                Ok(n) if n > 0 => {
+                    moved = true;
+                    changed = true;
+                }
+                _ => break,
+            }
+        }
+        st.rx_stalled = s.can_recv();
+        if c.fin_seen && !s.can_recv() && !st.rx_eof {
+            st.rx_eof = true;
+            changed = true;
+        }
+        if st.shut_wr && st.tx.is_empty() && !c.fin_sent {
+            s.close();
+            c.fin_sent = true;
+            moved = true;
+        }
+        if s.state() == State::Closed && !(c.fin_seen && c.fin_sent) && !st.reset {
+            // Closed without both FINs: the peer reset us (or keepalive gave up).
+            st.reset = true;
+            st.rx_eof = true;
+            st.so_error = Some(Errno::ECONNRESET);
+            changed = true;
+        }
+    }
+
+    if changed {
+        sock.notify(&st);
+    }
+    drop(st);
+    if finished(s) {
+        Step::Remove
+    } else {
+        Step::Keep(moved)
+    }
+}
+
+/// Copies the app's queued bytes into smoltcp; true if any moved.
+fn move_tx(s: &mut tcp::Socket, st: &mut SockState) -> bool {
+    let mut moved = false;
+    while !st.tx.is_empty() && s.can_send() {
+        let n = s
+            .send(|b| {
+                let n = st.tx.read(b);
+                (n, n)
+            })
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        moved = true;
+    }
+    moved
+}
+
+impl Listener {
+    pub fn new(sock: Arc<Socket>, nets: Vec<usize>, endpoint: IpListenEndpoint) -> Self {
+        Listener {
+            sock,
+            slots: Vec::new(),
+            nets,
+            endpoint,
+        }
+    }
+
+    /// Releases every listening slot.
+    pub fn close(&mut self, nets: &mut [Net]) {
+        for (n, h) in self.slots.drain(..) {
+            nets[n].sockets.remove(h);
+        }
+    }
+}
+
+/// Harvests completed handshakes into the accept queue (new connections go
+/// to `born`) and keeps the listening slots topped up.
+pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -> Step {
+    let sock = l.sock.clone();
+    let mut st = sock.state.lock();
+    if st.closed || st.phase != Phase::Listening || sock.stack.is_down() {
+        drop(st);
+        l.close(nets);
+        return Step::Remove;
+    }
+    let mut changed = false;
+    let mut moved = false;
+    let mut i = 0;
+    while i < l.slots.len() {
+        let (n, h) = l.slots[i];
+        let s = nets[n].sockets.get_mut::<tcp::Socket>(h);
+        match s.state() {
+            State::Listen | State::SynReceived => {
+                i += 1;
+                continue;
+            }
+            State::Closed | State::TimeWait => {
+                nets[n].sockets.remove(h);
+            }
+            _ => {
+                let (Some(local), Some(remote)) = (s.local_endpoint(), s.remote_endpoint()) else {
+                    s.abort();
+                    l.slots.swap_remove(i);
+                    born.push(orphan(&sock, n, h));
+                    continue;
+                };
+                if sock.domain == libc::AF_INET && !matches!(remote.addr, smoltcp::wire::IpAddress::Ipv4(_)) {
+                    s.abort();
+                    l.slots.swap_remove(i);
+                    born.push(orphan(&sock, n, h));
+                    continue;
+                }
+                let mut opts = st.opts.clone();
+                opts.nonblocking = false;
+                let child = Socket::new_stream(sock.stack.clone(), sock.domain, opts);
+                {
+                    let mut cs = child.state.lock();
+                    cs.phase = Phase::Connected;
+                    cs.local = Some(for_domain(sock.domain, local));
+                    cs.peer = Some(for_domain(sock.domain, remote));
+                    cs.opts_generation = st.opts_generation;
+                }
+                born.push(Conn {
+                    sock: child.clone(),
+                    net: n,
+                    handle: h,
+                    deadline: None,
+                    detached: false,
+                    fin_sent: false,
+                    fin_seen: false,
+                    opts_generation: st.opts_generation,
+                });
+                st.accept_queue.push_back(child);
+                changed = true;
+                moved = true;
+            }
+        }
+        l.slots.swap_remove(i);
+    }
+
+    let want = st.backlog.saturating_sub(st.accept_queue.len());
+    for &n in &l.nets {
+        let have = l.slots.iter().filter(|(sn, _)| *sn == n).count();
+        for _ in have..want {
+            let mut s = new_tcp(&st.opts);
+            if s.listen(l.endpoint).is_err() {
+                break;
+            }
+            l.slots.push((n, nets[n].sockets.add(s)));
+        }
+    }
+    if changed {
+        sock.notify(&st);
+    }
+    Step::Keep(moved)
+}
+
+/// A connection the listener refused after the handshake: it only has to
+/// send its reset and go.
+fn orphan(listener: &Arc<Socket>, net: usize, handle: SocketHandle) -> Conn {
+    Conn {
+        sock: listener.clone(),
+        net,
+        handle,
+        deadline: None,
+        detached: true,
+        fin_sent: false,
+        fin_seen: false,
+        opts_generation: 0,
+    }
+}

@@ -1,0 +1,72 @@
+//! A bounded frame queue between a tap and a node's stack thread.
+//!
+//! A full FIFO drops the frame and counts it, as a NIC ring does. The bound
+//! is generous (bytes, not frames) because smoltcp recovers from loss only
+//! by retransmission timeouts of a second or more: the sum of the TCP
+//! windows of many busy connections must fit without drops.
+
+use crate::wake::StackWaker;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const DEFAULT_FIFO_BYTES: usize = 64 << 20;
+pub const DEFAULT_FIFO_FRAMES: usize = 1 << 16;
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<Vec<u8>>,
+    bytes: usize,
+}
+
+pub struct FrameFifo {
+    queue: Mutex<Queue>,
+    max_frames: usize,
+    max_bytes: usize,
+    dropped: AtomicU64,
+    waker: Arc<StackWaker>,
+}
+
+impl FrameFifo {
+    pub fn new(max_frames: usize, max_bytes: usize, waker: Arc<StackWaker>) -> Self {
+        FrameFifo {
+            queue: Mutex::new(Queue::default()),
+            max_frames,
+            max_bytes,
+            dropped: AtomicU64::new(0),
+            waker,
+        }
+    }
+
+    /// Queues a frame and wakes the consumer; returns false if it was dropped.
+    pub fn push(&self, frame: Vec<u8>) -> bool {
+        {
+            let mut q = self.queue.lock();
+            if q.frames.len() >= self.max_frames || q.bytes + frame.len() > self.max_bytes {
+                drop(q);
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            q.bytes += frame.len();
+            q.frames.push_back(frame);
+        }
+        self.waker.kick();
+        true
+    }
+
+    /// Moves every queued frame into `out` under one lock acquisition.
+    pub fn drain_into(&self, out: &mut VecDeque<Vec<u8>>) {
+        let mut q = self.queue.lock();
+        q.bytes = 0;
+        if out.is_empty() {
+            std::mem::swap(&mut q.frames, out);
+        } else {
+            out.extend(q.frames.drain(..));
+        }
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
