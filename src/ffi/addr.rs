@@ -31,7 +31,10 @@ pub(crate) unsafe fn read(
             // SAFETY: len covers a sockaddr_in.
             let sin = unsafe { std::ptr::read_unaligned(addr as *const libc::sockaddr_in) };
             let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
             // SAFETY: len covers a sockaddr_in6.

@@ -31,7 +31,12 @@ pub unsafe extern "C" fn zts_write(fd: c_int, buf: *const c_void, len: size_t) -
 /// Errors: EBADF (also when closed while blocked), EFAULT (NULL buf with
 /// len > 0), ENOTCONN, ECONNRESET, ENETDOWN (node stopped), EOPNOTSUPP.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn zts_recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
+pub unsafe extern "C" fn zts_recv(
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
     call(-1, || {
         let sock = table::get(fd)?;
         if flags & !RECV_FLAGS != 0 {
@@ -51,7 +56,12 @@ pub unsafe extern "C" fn zts_recv(fd: c_int, buf: *mut c_void, len: size_t, flag
 /// Errors: EBADF, EFAULT, ENOTCONN, EPIPE (shut down or reset),
 /// ECONNRESET, ENETDOWN, EOPNOTSUPP.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn zts_send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
+pub unsafe extern "C" fn zts_send(
+    fd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
     call(-1, || {
         let sock = table::get(fd)?;
         if flags & !SEND_FLAGS != 0 {

@@ -1,6 +1,11 @@
 //! The C ABI: every `extern "C"` function lives here, grouped by family.
 //! Each checks its arguments, calls safe Rust and maps `Err(errno)` to -1
 //! with the thread's errno set. No panic crosses into C.
+//!
+//! The doc comment of each function (copied into zts.h) says what its
+//! pointer arguments must be, in C terms, instead of a `# Safety` section.
+
+#![allow(clippy::missing_safety_doc)]
 
 pub mod addr;
 pub mod errno;
@@ -77,4 +82,33 @@ pub(crate) unsafe fn out_buf<'a>(p: *mut libc::c_void, len: usize) -> Result<&'a
     }
     // SAFETY: non-NULL and valid for len bytes per the caller's contract.
     Ok(unsafe { std::slice::from_raw_parts_mut(p as *mut u8, len) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_eio_and_never_unwinds_out() {
+        let r = call(-1, || -> Result<i32> { panic!("forced") });
+        assert_eq!(r, -1);
+        assert_eq!(errno::zts_errno(), libc::EIO);
+        assert_eq!(call(-1, || Ok(7)), 7);
+    }
+
+    #[test]
+    fn null_buffers_are_fine_only_when_empty() {
+        // SAFETY: NULL with length 0 never dereferences.
+        assert!(unsafe { in_buf(std::ptr::null(), 0) }.is_ok());
+        // SAFETY: NULL with length > 0 is rejected before any access.
+        assert_eq!(
+            unsafe { in_buf(std::ptr::null(), 1) }.err(),
+            Some(Errno::EFAULT)
+        );
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { out_buf(std::ptr::null_mut(), 1) }.err(),
+            Some(Errno::EFAULT)
+        );
+    }
 }

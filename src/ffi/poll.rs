@@ -32,8 +32,8 @@ pub unsafe extern "C" fn zts_poll(fds: *mut pollfd, nfds: nfds_t, timeout_ms: c_
             // SAFETY: fds is non-NULL and valid for nfds entries per the C contract.
             unsafe { std::slice::from_raw_parts_mut(fds, n) }
         };
-        let deadline = (timeout_ms >= 0)
-            .then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        let deadline =
+            (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         poll(entries, deadline)
     })
 }
@@ -41,7 +41,13 @@ pub unsafe extern "C" fn zts_poll(fds: *mut pollfd, nfds: nfds_t, timeout_ms: c_
 fn poll(entries: &mut [pollfd], deadline: Option<Instant>) -> Result<c_int> {
     let socks: Vec<Option<FdRef>> = entries
         .iter()
-        .map(|e| if e.fd < 0 { None } else { table::get(e.fd).ok() })
+        .map(|e| {
+            if e.fd < 0 {
+                None
+            } else {
+                table::get(e.fd).ok()
+            }
+        })
         .collect();
     let waiter = Arc::new(PollWaiter::default());
     for s in socks.iter().flatten() {

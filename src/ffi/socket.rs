@@ -13,7 +13,12 @@ use libc::{c_int, sockaddr, socklen_t};
 /// EAFNOSUPPORT (domain), EPROTONOSUPPORT / EINVAL (type or protocol),
 /// EMFILE (fd table full).
 #[unsafe(no_mangle)]
-pub extern "C" fn zts_node_socket(node: c_int, domain: c_int, r#type: c_int, protocol: c_int) -> c_int {
+pub extern "C" fn zts_node_socket(
+    node: c_int,
+    domain: c_int,
+    r#type: c_int,
+    protocol: c_int,
+) -> c_int {
     call(-1, || {
         if domain != libc::AF_INET && domain != libc::AF_INET6 {
             return Err(crate::error::Errno::EAFNOSUPPORT);
@@ -128,7 +133,11 @@ pub extern "C" fn zts_close(fd: c_int) -> c_int {
 /// The socket's local address (see zts_accept for `addr`/`len`).
 /// Errors: EBADF, EFAULT.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn zts_getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+pub unsafe extern "C" fn zts_getsockname(
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+) -> c_int {
     call(-1, || {
         let sock = table::get(fd)?;
         if addr.is_null() || len.is_null() {
@@ -143,7 +152,11 @@ pub unsafe extern "C" fn zts_getsockname(fd: c_int, addr: *mut sockaddr, len: *m
 /// The connected peer's address (see zts_accept for `addr`/`len`).
 /// Errors: EBADF, EFAULT, ENOTCONN.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn zts_getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+pub unsafe extern "C" fn zts_getpeername(
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+) -> c_int {
     call(-1, || {
         let sock = table::get(fd)?;
         if addr.is_null() || len.is_null() {

@@ -53,6 +53,8 @@ pub struct SockState {
     pub rx_stalled: bool,
     pub accept_queue: VecDeque<Arc<Socket>>,
     pub backlog: usize,
+    /// The stack has this listener's slots listening: connects succeed.
+    pub listen_ready: bool,
     pub local: Option<SocketAddr>,
     pub peer: Option<SocketAddr>,
     pub lease: Option<PortLease>,
@@ -92,6 +94,7 @@ impl Socket {
                 rx_stalled: false,
                 accept_queue: VecDeque::new(),
                 backlog: 0,
+                listen_ready: false,
                 local: None,
                 peer: None,
                 lease: None,

@@ -33,10 +33,8 @@ fn timeval_bytes(d: Option<Duration>) -> Vec<u8> {
         tv_usec: d.subsec_micros() as libc::suseconds_t,
     };
     // SAFETY: timeval is plain old data; we copy exactly its bytes.
-    unsafe {
-        std::slice::from_raw_parts(&tv as *const _ as *const u8, size_of::<libc::timeval>())
-    }
-    .to_vec()
+    unsafe { std::slice::from_raw_parts(&tv as *const _ as *const u8, size_of::<libc::timeval>()) }
+        .to_vec()
 }
 
 fn int_bytes(v: i32) -> Vec<u8> {

@@ -67,8 +67,16 @@ impl Socket {
         self.stack.ports.lock().set_listening(lease)?;
         st.backlog = backlog;
         st.phase = Phase::Listening;
+        st.listen_ready = false;
         drop(st);
-        self.stack.submit(self.clone())
+        self.stack.submit(self.clone())?;
+        // Return once the stack listens, so a connect right after succeeds.
+        let mut st = self.state.lock();
+        while !st.listen_ready {
+            self.check_open(&st)?;
+            self.wait(&mut st, None);
+        }
+        Ok(())
     }
 
     pub fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<()> {

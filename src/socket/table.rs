@@ -95,14 +95,32 @@ pub fn remove(fd: i32) -> Result<Arc<Socket>> {
     }
 }
 
-/// Every open socket whose stack is `stack` (for node teardown).
-pub fn sockets_of(stack: &crate::stack::StackHandle) -> Vec<Arc<Socket>> {
-    TABLE
-        .lock()
-        .iter()
-        .filter_map(|s| match s {
-            Slot::Open(s) if std::ptr::eq(Arc::as_ptr(&s.stack), stack) => Some(s.clone()),
-            _ => None,
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::options::SockOpts;
+    use crate::stack::StackHandle;
+
+    fn sock() -> Arc<Socket> {
+        let stack = Arc::new(StackHandle::detached_for_tests());
+        Socket::new_stream(stack, libc::AF_INET, SockOpts::default())
+    }
+
+    #[test]
+    fn a_closed_fd_is_not_reused_while_a_call_holds_it() {
+        let a = insert(sock()).unwrap();
+        let inside = get(a).unwrap();
+        remove(a).unwrap();
+        assert_eq!(get(a).err(), Some(Errno::EBADF));
+        let b = insert(sock()).unwrap();
+        assert_ne!(a, b);
+        drop(inside);
+        let c = insert(sock()).unwrap();
+        assert!(c <= a.max(b));
+        for fd in [b, c] {
+            remove(fd).unwrap();
+        }
+        assert_eq!(remove(b).err(), Some(Errno::EBADF));
+        assert_eq!(get(-1).err(), Some(Errno::EBADF));
+    }
 }

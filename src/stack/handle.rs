@@ -72,6 +72,12 @@ impl StackHandle {
         }
     }
 
+    /// A handle with no stack thread behind it, for unit tests.
+    #[cfg(test)]
+    pub fn detached_for_tests() -> Self {
+        StackHandle::new(-1, Arc::new(StackWaker::default()), Vec::new())
+    }
+
     pub fn is_down(&self) -> bool {
         self.down.load(Ordering::Acquire)
     }
@@ -129,7 +135,11 @@ impl StackHandle {
 
     /// The network holding the local address `ip`.
     pub fn net_of(&self, ip: IpAddr) -> Option<usize> {
-        self.addrs.read().iter().find(|a| a.addr == ip).map(|a| a.net)
+        self.addrs
+            .read()
+            .iter()
+            .find(|a| a.addr == ip)
+            .map(|a| a.net)
     }
 
     /// Networks with an address of the given family (for wildcard listeners).

@@ -152,14 +152,19 @@ impl Stack {
             for _ in 0..MAX_ROUNDS {
                 let now = Instant::now();
                 for net in &mut self.nets {
-                    net.iface.poll(smol_now(now), &mut net.device, &mut net.sockets);
+                    net.iface
+                        .poll(smol_now(now), &mut net.device, &mut net.sockets);
                 }
                 busy = self.pump(now);
                 if !busy {
                     break;
                 }
             }
-            let delay = if busy { Some(Duration::ZERO) } else { self.delay() };
+            let delay = if busy {
+                Some(Duration::ZERO)
+            } else {
+                self.delay()
+            };
             self.handle.waker.sleep(delay);
         }
         self.teardown();
@@ -213,7 +218,14 @@ impl Stack {
                     addr,
                     port: local.port(),
                 };
-                self.listeners.push(Listener::new(sock, nets, endpoint));
+                // Open the listening slots now, before this round's frames
+                // are polled, and tell the app it listens.
+                let mut l = Listener::new(sock, nets, endpoint);
+                let mut born = Vec::new();
+                if let Step::Keep(_) = tcp::pump_listener(&mut self.nets, &mut l, &mut born) {
+                    self.listeners.push(l);
+                }
+                self.conns.append(&mut born);
             }
             Phase::Fresh | Phase::Connected => {}
         }

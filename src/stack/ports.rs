@@ -82,7 +82,10 @@ impl PortTable {
     /// the same connections.
     pub fn set_listening(&mut self, lease: PortLease) -> Result<()> {
         let holders = self.ports.get(&lease.port).ok_or(Errno::EINVAL)?;
-        let me = holders.iter().position(|h| h.lease == lease.id).ok_or(Errno::EINVAL)?;
+        let me = holders
+            .iter()
+            .position(|h| h.lease == lease.id)
+            .ok_or(Errno::EINVAL)?;
         let addr = holders[me].addr;
         let clash = holders
             .iter()

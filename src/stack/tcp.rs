@@ -129,7 +129,11 @@ pub fn pump_conn(net: &mut Net, c: &mut Conn, now: Instant) -> Step {
     if c.detached {
         // Nobody reads any more: drop what arrives so the window stays open.
         while s.can_recv() && s.recv(|b| (b.len(), ())).is_ok() {}
-        return if finished(s) { Step::Remove } else { Step::Keep(false) };
+        return if finished(s) {
+            Step::Remove
+        } else {
+            Step::Keep(false)
+        };
     }
     let sock = c.sock.clone();
     let mut st = sock.state.lock();
@@ -308,7 +312,9 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                     born.push(orphan(&sock, n, h));
                     continue;
                 };
-                if sock.domain == libc::AF_INET && !matches!(remote.addr, smoltcp::wire::IpAddress::Ipv4(_)) {
+                if sock.domain == libc::AF_INET
+                    && !matches!(remote.addr, smoltcp::wire::IpAddress::Ipv4(_))
+                {
                     s.abort();
                     l.slots.swap_remove(i);
                     born.push(orphan(&sock, n, h));
@@ -352,6 +358,10 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
             }
             l.slots.push((n, nets[n].sockets.add(s)));
         }
+    }
+    if !st.listen_ready {
+        st.listen_ready = true;
+        changed = true;
     }
     if changed {
         sock.notify(&st);

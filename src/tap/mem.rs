@@ -43,7 +43,10 @@ impl Segment {
                 }
                 p.rx.push(frame.clone());
             }
-        } else if let Some(p) = ports.iter().find(|p| p.mac[..] == frame[..6] && p.id != from) {
+        } else if let Some(p) = ports
+            .iter()
+            .find(|p| p.mac[..] == frame[..6] && p.id != from)
+        {
             p.rx.push(frame);
         }
     }

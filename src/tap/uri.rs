@@ -70,11 +70,20 @@ mod tests {
     #[test]
     fn rejects_bad_uris() {
         for bad in [
-            "mem:", "mem", "mem:a b", "mem:x?mtu=70000", "mem:x?mtu=100", "mem:x?mtu=",
-            "mem:x?bogus=1", "mem:x?mtu",
+            "mem:",
+            "mem",
+            "mem:a b",
+            "mem:x?mtu=70000",
+            "mem:x?mtu=100",
+            "mem:x?mtu=",
+            "mem:x?bogus=1",
+            "mem:x?mtu",
         ] {
             assert_eq!(TapUri::parse(bad), Err(Errno::EINVAL), "{bad}");
         }
-        assert_eq!(TapUri::parse("carrier-pigeon:x"), Err(Errno::EPROTONOSUPPORT));
+        assert_eq!(
+            TapUri::parse("carrier-pigeon:x"),
+            Err(Errno::EPROTONOSUPPORT)
+        );
     }
 }

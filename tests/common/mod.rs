@@ -1,0 +1,101 @@
+//! Builds and runs the C programs of the suite against the libzts that
+//! cargo just built for this test run.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// target/<profile>, where cargo put libzts.so and libzts.a.
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    assert!(
+        dir.join("libzts.so").exists(),
+        "libzts.so not found in {}",
+        dir.display()
+    );
+    dir
+}
+
+pub fn out_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub const CFLAGS: &[&str] = &[
+    "-std=c11",
+    "-D_GNU_SOURCE",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-pthread",
+    "-g",
+];
+
+/// Compiles `sources` (paths relative to the repo) into an executable
+/// linked against libzts.so, with `extra` flags; returns its path.
+pub fn build_c(name: &str, sources: &[&str], extra: &[&str]) -> PathBuf {
+    let lib = lib_dir();
+    let exe = out_dir().join(name);
+    let mut cmd = Command::new("cc");
+    cmd.args(CFLAGS)
+        .args(extra)
+        .arg(format!("-I{}", repo().join("include").display()))
+        .args(sources.iter().map(|s| repo().join(s)))
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lzts")
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    let out = cmd.output().expect("cc runs");
+    assert!(
+        out.status.success(),
+        "cc failed for {name}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// Runs a command with a time bound; fails the test on timeout or a
+/// non-zero exit, printing its output.
+pub fn run_ok(cmd: &mut Command, limit: Duration) -> Output {
+    let out = run(cmd, limit);
+    assert!(
+        out.status.success(),
+        "{:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        cmd,
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn run(cmd: &mut Command, limit: Duration) -> Output {
+    // `timeout` bounds the run without a watchdog thread of our own.
+    let mut wrapped = Command::new("timeout");
+    wrapped
+        .arg("--kill-after=5")
+        .arg(limit.as_secs().to_string())
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    wrapped.output().expect("program runs")
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
+pub mod api;

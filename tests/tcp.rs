@@ -1,0 +1,367 @@
+//! TCP through the exported C functions over in-process nodes.
+
+mod common;
+
+use common::api::*;
+use std::net::SocketAddr;
+use std::thread;
+use zts::ffi::io::*;
+use zts::ffi::node::*;
+use zts::ffi::options::zts_fcntl;
+use zts::ffi::poll::zts_poll;
+use zts::ffi::socket::*;
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn echo_roundtrip(segment: &str, a: &str, b: &str, server: SocketAddr, size: usize) {
+    let na = node(segment, &[a]);
+    let nb = node(segment, &[b]);
+    let l = listener(na, server, 4);
+    let data = pattern(size, 7);
+    let expect = data.clone();
+    let srv = thread::spawn(move || {
+        let (c, _) = accept(l);
+        let got = read_to_end(c);
+        write_all(c, &got);
+        ok(zts_close(c));
+        got.len()
+    });
+    let c = tcp(nb, domain_of(&server));
+    ok(connect(c, server));
+    let local = sockname(c, false);
+    assert_eq!(sockname(c, true), server);
+    assert_eq!(
+        local.ip(),
+        b.split('/')
+            .next()
+            .unwrap()
+            .parse::<std::net::IpAddr>()
+            .unwrap()
+    );
+    write_all(c, &data);
+    ok(zts_shutdown(c, libc::SHUT_WR));
+    let back = read_to_end(c);
+    assert_eq!(srv.join().unwrap(), size);
+    assert!(back == expect, "echo differs");
+    ok(zts_close(c));
+    ok(zts_close(l));
+    ok(zts_node_free(na));
+    ok(zts_node_free(nb));
+}
+
+#[test]
+fn echo_ipv4() {
+    echo_roundtrip(
+        "tcp-v4",
+        "10.9.0.1/24",
+        "10.9.0.2/24",
+        sa("10.9.0.1:80"),
+        1 << 20,
+    );
+}
+
+#[test]
+fn echo_ipv6() {
+    echo_roundtrip(
+        "tcp-v6",
+        "fd00:9::1/64",
+        "fd00:9::2/64",
+        sa("[fd00:9::1]:80"),
+        1 << 20,
+    );
+}
+
+#[test]
+fn jumbo_and_max_mtu_segments_carry_data() {
+    for mtu in [9000, 65535] {
+        let seg = format!("tcp-mtu-{mtu}?mtu={mtu}");
+        echo_roundtrip(
+            &seg,
+            "10.9.1.1/24",
+            "10.9.1.2/24",
+            sa("10.9.1.1:81"),
+            4 << 20,
+        );
+    }
+}
+
+#[test]
+fn partial_reads_return_what_is_there() {
+    let n = node("tcp-partial", &["10.9.2.1/24", "10.9.2.2/24"]);
+    let l = listener(n, sa("10.9.2.1:90"), 1);
+    let c = tcp(n, libc::AF_INET);
+    ok(connect(c, sa("10.9.2.1:90")));
+    let (s, peer) = accept(l);
+    assert_eq!(peer, sockname(c, false));
+    write_all(c, b"ten bytes!");
+    let mut buf = [0u8; 100];
+    let got = read(s, &mut buf);
+    assert!((1..=10).contains(&got));
+    let mut total = got as usize;
+    while total < 10 {
+        total += read(s, &mut buf[total..]) as usize;
+    }
+    assert_eq!(&buf[..10], b"ten bytes!");
+    for fd in [c, s, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(n));
+}
+
+#[test]
+fn nonblocking_accept_and_connect_through_poll() {
+    let n = node("tcp-nb", &["10.9.3.1/24"]);
+    let m = node("tcp-nb", &["10.9.3.2/24"]);
+    let l = listener(n, sa("10.9.3.1:91"), 8);
+    ok(zts_fcntl(l, libc::F_SETFL, libc::O_NONBLOCK));
+    // SAFETY: NULL address with NULL length is allowed.
+    expect_err(
+        unsafe { zts_accept(l, std::ptr::null_mut(), std::ptr::null_mut()) } as isize,
+        libc::EAGAIN,
+    );
+    let c = ok(zts_node_socket(
+        m,
+        libc::AF_INET,
+        libc::SOCK_STREAM | libc::SOCK_NONBLOCK,
+        0,
+    ));
+    expect_err(connect(c, sa("10.9.3.1:91")) as isize, libc::EINPROGRESS);
+    expect_err(connect(c, sa("10.9.3.1:91")) as isize, libc::EALREADY);
+    let mut fds = [
+        libc::pollfd {
+            fd: c,
+            events: libc::POLLOUT,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: l,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let mut seen = 0;
+    while seen != 3 {
+        // SAFETY: fds is valid for its length.
+        let r = unsafe { zts_poll(fds.as_mut_ptr(), 2, 10_000) };
+        assert!(r > 0, "poll timed out or failed");
+        if fds[0].revents & libc::POLLOUT != 0 {
+            seen |= 1;
+            fds[0].events = 0;
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            seen |= 2;
+            fds[1].events = 0;
+        }
+    }
+    assert_eq!(get_int(c, libc::SOL_SOCKET, libc::SO_ERROR), 0);
+    expect_err(connect(c, sa("10.9.3.1:91")) as isize, libc::EISCONN);
+    let (s, _) = accept(l);
+    // The accepted socket does not inherit O_NONBLOCK.
+    assert_eq!(zts_fcntl(s, libc::F_GETFL, 0) & libc::O_NONBLOCK, 0);
+    for fd in [c, s, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(n));
+    ok(zts_node_free(m));
+}
+
+#[test]
+fn node_restarts_and_old_sockets_report_enetdown() {
+    let a = node("tcp-restart", &["10.9.4.1/24"]);
+    let b = node("tcp-restart", &["10.9.4.2/24"]);
+    let l = listener(a, sa("10.9.4.1:92"), 4);
+    ok(zts_node_stop(a));
+    expect_err(zts_listen(l, 4) as isize, libc::ENETDOWN);
+    expect_err(zts_node_stop(a) as isize, libc::ENETDOWN);
+    ok(zts_node_start(a));
+    expect_err(zts_node_start(a) as isize, libc::EALREADY);
+    ok(zts_close(l));
+    for round in 0..3 {
+        let l = listener(a, sa("10.9.4.1:92"), 4);
+        let c = tcp(b, libc::AF_INET);
+        ok(connect(c, sa("10.9.4.1:92")));
+        let (s, _) = accept(l);
+        write_all(c, b"x");
+        let mut one = [0u8; 1];
+        assert_eq!(read(s, &mut one), 1, "round {round}");
+        for fd in [c, s, l] {
+            ok(zts_close(fd));
+        }
+    }
+    ok(zts_node_free(a));
+    ok(zts_node_free(b));
+    expect_err(zts_node_start(a) as isize, libc::ENODEV);
+}
+
+#[test]
+fn several_nodes_all_reach_each_other() {
+    let ids: Vec<i32> = (1..=4)
+        .map(|i| node("tcp-many", &[&format!("10.9.5.{i}/24")]))
+        .collect();
+    let ls: Vec<i32> = (1..=4)
+        .map(|i| listener(ids[i - 1], sa(&format!("10.9.5.{i}:93")), 8))
+        .collect();
+    for (i, &from) in ids.iter().enumerate() {
+        for j in 1..=4 {
+            if j == i + 1 {
+                continue;
+            }
+            let c = tcp(from, libc::AF_INET);
+            ok(connect(c, sa(&format!("10.9.5.{j}:93"))));
+            let (s, peer) = accept(ls[j - 1]);
+            assert_eq!(peer.ip().to_string(), format!("10.9.5.{}", i + 1));
+            write_all(c, &[i as u8]);
+            let mut b = [0u8; 1];
+            assert_eq!(read(s, &mut b), 1);
+            assert_eq!(b[0], i as u8);
+            ok(zts_close(c));
+            ok(zts_close(s));
+        }
+    }
+    for fd in ls {
+        ok(zts_close(fd));
+    }
+    for n in ids {
+        ok(zts_node_free(n));
+    }
+}
+
+#[test]
+fn separate_segments_do_not_hear_each_other() {
+    let a = node("tcp-iso-a", &["10.9.6.1/24"]);
+    let b = node("tcp-iso-b", &["10.9.6.2/24"]);
+    let l = listener(a, sa("10.9.6.1:94"), 1);
+    let c = tcp(b, libc::AF_INET);
+    set_timeout(c, libc::SO_SNDTIMEO, 300);
+    expect_err(connect(c, sa("10.9.6.1:94")) as isize, libc::ETIMEDOUT);
+    // A failed connect leaves the socket usable for another try.
+    expect_err(connect(c, sa("10.9.6.1:94")) as isize, libc::ETIMEDOUT);
+    for fd in [c, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(a));
+    ok(zts_node_free(b));
+}
+
+#[test]
+fn reuseaddr_shares_a_port_but_not_a_listener() {
+    let n = node("tcp-reuse", &["10.9.7.1/24"]);
+    let a = tcp(n, libc::AF_INET);
+    let b = tcp(n, libc::AF_INET);
+    for fd in [a, b] {
+        ok(set_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1));
+        ok(bind(fd, sa("10.9.7.1:95")));
+    }
+    ok(zts_listen(a, 1));
+    expect_err(zts_listen(b, 1) as isize, libc::EADDRINUSE);
+    ok(zts_close(a));
+    ok(zts_listen(b, 1));
+    ok(zts_close(b));
+    // Binding an address the node does not have.
+    let c = tcp(n, libc::AF_INET);
+    expect_err(bind(c, sa("10.9.7.9:95")) as isize, libc::EADDRNOTAVAIL);
+    ok(zts_close(c));
+    ok(zts_node_free(n));
+}
+
+#[test]
+fn reset_by_peer_gives_econnreset_then_epipe() {
+    let n = node("tcp-rst", &["10.9.8.1/24", "10.9.8.2/24"]);
+    let l = listener(n, sa("10.9.8.1:96"), 1);
+    let c = tcp(n, libc::AF_INET);
+    ok(connect(c, sa("10.9.8.1:96")));
+    let (s, _) = accept(l);
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: linger is valid for the call.
+    ok(unsafe {
+        zts::ffi::options::zts_setsockopt(
+            s,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const _ as *const _,
+            std::mem::size_of::<libc::linger>() as u32,
+        )
+    });
+    ok(zts_close(s));
+    let mut buf = [0u8; 8];
+    expect_err(read(c, &mut buf), libc::ECONNRESET);
+    assert_eq!(read(c, &mut buf), 0);
+    // SAFETY: buf is valid for its length.
+    expect_err(
+        unsafe { zts_write(c, buf.as_ptr() as *const _, 8) },
+        libc::EPIPE,
+    );
+    ok(zts_close(c));
+    ok(zts_close(l));
+    ok(zts_node_free(n));
+}
+
+#[test]
+fn net_join_rejects_bad_uris_and_running_nodes() {
+    let n = ok(zts_node_new());
+    for (uri, e) in [
+        ("mem:", libc::EINVAL),
+        ("mem:x?mtu=99999", libc::EINVAL),
+        ("nope:x", libc::EPROTONOSUPPORT),
+    ] {
+        let u = std::ffi::CString::new(uri).unwrap();
+        // SAFETY: u is a valid C string.
+        expect_err(unsafe { zts_net_join(n, u.as_ptr()) } as isize, e);
+    }
+    // SAFETY: NULL is rejected with EFAULT.
+    expect_err(
+        unsafe { zts_net_join(n, std::ptr::null()) } as isize,
+        libc::EFAULT,
+    );
+    let bad = std::ffi::CString::new("10.0.0.1/33").unwrap();
+    // SAFETY: bad is a valid C string.
+    expect_err(
+        unsafe { zts_addr_add(n, 0, bad.as_ptr()) } as isize,
+        libc::EINVAL,
+    );
+    ok(zts_node_free(n));
+    expect_err(zts_node_free(n) as isize, libc::ENODEV);
+}
+
+#[test]
+fn default_node_serves_zts_socket() {
+    let n = node("tcp-default", &["10.9.9.1/24"]);
+    ok(zts_node_set_default(n));
+    let fd = ok(zts_socket(libc::AF_INET, libc::SOCK_STREAM, 0));
+    assert_eq!(
+        get_int(fd, libc::SOL_SOCKET, libc::SO_TYPE),
+        libc::SOCK_STREAM
+    );
+    ok(zts_close(fd));
+    ok(zts_node_free(n));
+    expect_err(
+        zts_socket(libc::AF_INET, libc::SOCK_STREAM, 0) as isize,
+        libc::ENETDOWN,
+    );
+    expect_err(
+        zts_socket(libc::AF_INET, libc::SOCK_DGRAM + 100, 0) as isize,
+        libc::ENETDOWN,
+    );
+}
+
+#[test]
+fn close_wakes_a_blocked_accept_with_ebadf() {
+    let n = node("tcp-fdreuse", &["10.9.10.1/24"]);
+    let l = listener(n, sa("10.9.10.1:97"), 1);
+    let waiter = thread::spawn(move || {
+        // SAFETY: NULL address with NULL length is allowed.
+        let r = unsafe { zts_accept(l, std::ptr::null_mut(), std::ptr::null_mut()) };
+        (r, errno())
+    });
+    // The pause only makes it likely the accept is blocked; either way it
+    // must end in EBADF.
+    thread::sleep(std::time::Duration::from_millis(20));
+    ok(zts_close(l));
+    assert_eq!(waiter.join().unwrap(), (-1, libc::EBADF));
+    ok(zts_node_free(n));
+}
