@@ -18,6 +18,7 @@ pub use handle::{NetAddr, StackHandle};
 use once_cell::sync::Lazy;
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpListenEndpoint};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -145,6 +146,19 @@ struct Stack {
 impl Stack {
     fn run(mut self) {
         self.handle.waker.attach_current();
+        // A panic here must not leave app threads blocked forever: the node
+        // goes down and every caller gets ENETDOWN.
+        if catch_unwind(AssertUnwindSafe(|| self.serve())).is_err() {
+            for sock in self.handle.mark_down() {
+                let st = sock.state.lock();
+                sock.notify(&st);
+            }
+        }
+        let _ = catch_unwind(AssertUnwindSafe(|| self.teardown()));
+        self.handle.waker.detach();
+    }
+
+    fn serve(&mut self) {
         while !self.handle.is_down() {
             self.handle.waker.clear();
             self.take_inbox();
@@ -167,8 +181,6 @@ impl Stack {
             };
             self.handle.waker.sleep(delay);
         }
-        self.teardown();
-        self.handle.waker.detach();
     }
 
     fn take_inbox(&mut self) {
