@@ -5,22 +5,40 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// target/<profile>, where cargo put libzts.so and libzts.a.
+static LIB_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// target/<profile> with an up-to-date libzts.so and libzts.a in it.
+///
+/// `cargo test` builds the library only as an rlib, so the first caller
+/// runs `cargo build --lib` for the same profile (a no-op when fresh).
 pub fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        dir.join("libzts.so").exists(),
-        "libzts.so not found in {}",
-        dir.display()
-    );
-    dir
+    LIB_DIR
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.current_dir(repo()).args(["build", "--lib", "--quiet"]);
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("cargo runs");
+            assert!(status.success(), "cargo build --lib failed");
+            assert!(
+                dir.join("libzts.so").exists(),
+                "libzts.so not found in {}",
+                dir.display()
+            );
+            dir
+        })
+        .clone()
 }
 
 pub fn out_dir() -> PathBuf {
