@@ -90,6 +90,27 @@ int zts_net_join(int node, const char *uri);
 int zts_addr_add(int node, int net, const char *cidr);
 
 /*
+ Routes `cidr` ("0.0.0.0/0" for the default route, "fd00:9::/64", ...)
+ through the gateway `via`, which must lie in the subnet of one of the
+ node's networks: that network carries the traffic. Works on a stopped
+ or running node; a route for the same prefix is replaced.
+
+ Errors: ENODEV, EFAULT, EINVAL (bad CIDR or gateway, mixed families),
+ ENETUNREACH (no network's subnet holds the gateway).
+ */
+int zts_route_add(int node, const char *cidr, const char *via);
+
+/*
+ Writes the first address of `family` (AF_INET or AF_INET6) on network
+ `net` of the node to `*out` (a `struct sockaddr_storage` holding a
+ `sockaddr_in` or `sockaddr_in6` with port 0).
+
+ Errors: ENODEV, EFAULT (NULL out), EINVAL (no such network),
+ EAFNOSUPPORT (family), EADDRNOTAVAIL (no address of that family yet).
+ */
+int zts_addr_get(int node, int net, int family, struct sockaddr_storage *out);
+
+/*
  Starts the node: attaches it to its networks and spawns its stack
  thread. Errors: ENODEV, EALREADY (already running).
  */

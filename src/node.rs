@@ -4,7 +4,8 @@
 use crate::error::{Errno, Result};
 use crate::socket::Socket;
 use crate::socket::options::SockOpts;
-use crate::stack::{self, NetAddr, NetSpec, Running, StackHandle};
+use crate::stack::route::{NetAddr, Route, Routing, parse_cidr};
+use crate::stack::{self, NetSpec, Running, StackHandle};
 use crate::tap::MacAddr;
 use crate::tap::uri::TapUri;
 use once_cell::sync::Lazy;
@@ -30,7 +31,7 @@ struct NetConfig {
 #[derive(Default)]
 struct NodeInner {
     nets: Vec<NetConfig>,
-    addrs: Vec<NetAddr>,
+    routing: Routing,
     running: Option<Running>,
 }
 
@@ -44,18 +45,6 @@ fn new_mac() -> MacAddr {
     let n = NEXT_MAC.fetch_add(1, Ordering::Relaxed).to_be_bytes();
     let pid = (std::process::id() as u8) & 0xfe;
     [0x02, pid, n[0], n[1], n[2], n[3]]
-}
-
-/// Parses "10.0.0.1/24" or "fd00::1/64".
-pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8)> {
-    let (addr, prefix) = text.split_once('/').ok_or(Errno::EINVAL)?;
-    let addr: IpAddr = addr.parse().map_err(|_| Errno::EINVAL)?;
-    let prefix: u8 = prefix.parse().map_err(|_| Errno::EINVAL)?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    if prefix > max || addr.is_unspecified() || addr.is_multicast() {
-        return Err(Errno::EINVAL);
-    }
-    Ok((addr, prefix))
 }
 
 pub fn new_node() -> Result<i32> {
@@ -117,18 +106,72 @@ impl Node {
             .ok()
             .filter(|n| *n < inner.nets.len())
             .ok_or(Errno::EINVAL)?;
-        if inner.addrs.iter().any(|a| a.addr == addr) {
+        if addr.is_unspecified() || addr.is_loopback() {
+            return Err(Errno::EINVAL);
+        }
+        if inner.routing.owns(addr) {
             return Err(Errno::EADDRINUSE);
         }
-        if inner.addrs.iter().filter(|a| a.net == net).count() >= MAX_ADDRS_PER_NET {
+        if inner.routing.addrs.iter().filter(|a| a.net == net).count() >= MAX_ADDRS_PER_NET {
             return Err(Errno::ENOBUFS);
         }
         let a = NetAddr { net, addr, prefix };
         if let Some(r) = &inner.running {
             r.handle.add_addr(a)?;
         }
-        inner.addrs.push(a);
+        inner.routing.addrs.push(a);
         Ok(())
+    }
+
+    /// Routes `cidr` through the gateway `via`, which must lie in the
+    /// subnet of one of the node's networks ("0.0.0.0/0" is the default).
+    pub fn add_route(&self, cidr: &str, via: &str) -> Result<()> {
+        let (dst, prefix) = parse_cidr(cidr)?;
+        let via: IpAddr = via.parse().map_err(|_| Errno::EINVAL)?;
+        if dst.is_ipv4() != via.is_ipv4() {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        let net = inner
+            .routing
+            .net_for_gateway(via)
+            .ok_or(Errno::ENETUNREACH)?;
+        let route = Route {
+            net,
+            dst,
+            prefix,
+            via,
+        };
+        if let Some(r) = &inner.running {
+            r.handle.add_route(route)?;
+        }
+        inner
+            .routing
+            .routes
+            .retain(|r| !(r.dst == dst && r.prefix == prefix));
+        inner.routing.routes.push(route);
+        Ok(())
+    }
+
+    /// The first address of `family` (AF_INET or AF_INET6) on network `net`.
+    pub fn addr_get(&self, net: i32, family: i32) -> Result<IpAddr> {
+        let inner = self.inner.lock();
+        let net = usize::try_from(net)
+            .ok()
+            .filter(|n| *n < inner.nets.len())
+            .ok_or(Errno::EINVAL)?;
+        let v6 = match family {
+            libc::AF_INET => false,
+            libc::AF_INET6 => true,
+            _ => return Err(Errno::EAFNOSUPPORT),
+        };
+        inner
+            .routing
+            .addrs
+            .iter()
+            .find(|a| a.net == net && a.addr.is_ipv6() == v6)
+            .map(|a| a.addr)
+            .ok_or(Errno::EADDRNOTAVAIL)
     }
 
     pub fn start(&self) -> Result<()> {
@@ -144,7 +187,7 @@ impl Node {
                 mac: n.mac,
             })
             .collect();
-        inner.running = Some(stack::start(self.id, &specs, inner.addrs.clone())?);
+        inner.running = Some(stack::start(self.id, &specs, inner.routing.clone())?);
         Ok(())
     }
 

@@ -365,3 +365,30 @@ fn close_wakes_a_blocked_accept_with_ebadf() {
     assert_eq!(waiter.join().unwrap(), (-1, libc::EBADF));
     ok(zts_node_free(n));
 }
+
+#[test]
+fn loopback_works_inside_a_node_without_networks() {
+    let n = ok(zts_node_new());
+    ok(zts_node_start(n));
+    for server in [sa("127.0.0.1:98"), sa("[::1]:98")] {
+        let l = listener(n, server, 2);
+        let c = tcp(n, domain_of(&server));
+        ok(connect(c, server));
+        let (s, peer) = accept(l);
+        assert_eq!(peer, sockname(c, false));
+        assert_eq!(peer.ip(), server.ip());
+        let data = pattern(300_000, 3);
+        let writer = thread::spawn(move || {
+            write_all(c, &data);
+            ok(zts_shutdown(c, libc::SHUT_WR));
+            c
+        });
+        let got = read_to_end(s);
+        let c = writer.join().unwrap();
+        assert!(got == pattern(300_000, 3));
+        for fd in [c, s, l] {
+            ok(zts_close(fd));
+        }
+    }
+    ok(zts_node_free(n));
+}

@@ -44,6 +44,59 @@ pub unsafe extern "C" fn zts_addr_add(node: c_int, net: c_int, cidr: *const c_ch
     })
 }
 
+/// Routes `cidr` ("0.0.0.0/0" for the default route, "fd00:9::/64", ...)
+/// through the gateway `via`, which must lie in the subnet of one of the
+/// node's networks: that network carries the traffic. Works on a stopped
+/// or running node; a route for the same prefix is replaced.
+///
+/// Errors: ENODEV, EFAULT, EINVAL (bad CIDR or gateway, mixed families),
+/// ENETUNREACH (no network's subnet holds the gateway).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zts_route_add(
+    node: c_int,
+    cidr: *const c_char,
+    via: *const c_char,
+) -> c_int {
+    call(-1, || {
+        // SAFETY: cidr and via are NULL or NUL-terminated strings per the C contract.
+        let (cidr, via) = unsafe { (c_str(cidr)?, c_str(via)?) };
+        node::get(node)?.add_route(cidr, via)?;
+        Ok(0)
+    })
+}
+
+/// Writes the first address of `family` (AF_INET or AF_INET6) on network
+/// `net` of the node to `*out` (a `struct sockaddr_storage` holding a
+/// `sockaddr_in` or `sockaddr_in6` with port 0).
+///
+/// Errors: ENODEV, EFAULT (NULL out), EINVAL (no such network),
+/// EAFNOSUPPORT (family), EADDRNOTAVAIL (no address of that family yet).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zts_addr_get(
+    node: c_int,
+    net: c_int,
+    family: c_int,
+    out: *mut libc::sockaddr_storage,
+) -> c_int {
+    call(-1, || {
+        if out.is_null() {
+            return Err(crate::error::Errno::EFAULT);
+        }
+        let ip = node::get(node)?.addr_get(net, family)?;
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: out is non-NULL and points to a sockaddr_storage per the C contract.
+        unsafe {
+            super::addr::write(
+                std::net::SocketAddr::new(ip, 0),
+                family,
+                out as *mut libc::sockaddr,
+                &mut len,
+            )
+        }?;
+        Ok(0)
+    })
+}
+
 /// Starts the node: attaches it to its networks and spawns its stack
 /// thread. Errors: ENODEV, EALREADY (already running).
 #[unsafe(no_mangle)]

@@ -1,5 +1,7 @@
 //! smoltcp's view of one network: frames come from the node's rx FIFO and
-//! go to the tap.
+//! go to the tap. The node's loopback network has no tap: it is an IP
+//! medium device whose every packet comes straight back (smoltcp does not
+//! resolve ::1 by neighbour discovery, so loopback cannot be Ethernet).
 //!
 //! smoltcp has no loopback on an Ethernet interface: a frame to the node's
 //! own MAC goes straight back into its own FIFO, and a group frame goes to
@@ -8,8 +10,9 @@
 
 use crate::tap::fifo::FrameFifo;
 use crate::tap::{MacAddr, Tap, is_group};
-use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -21,13 +24,18 @@ pub struct NetDevice {
 }
 
 struct Out {
-    tap: Box<dyn Tap>,
+    /// None for the loopback network.
+    tap: Option<Box<dyn Tap>>,
     own: Arc<FrameFifo>,
     mac: MacAddr,
 }
 
 impl Out {
     fn send(&self, frame: Vec<u8>) {
+        let Some(tap) = &self.tap else {
+            self.own.push(frame);
+            return;
+        };
         if frame.len() < 14 {
             return;
         }
@@ -37,7 +45,7 @@ impl Out {
             if is_group(&frame[..6]) && is_arp_or_ndisc(&frame) {
                 self.own.push(frame.clone());
             }
-            self.tap.send(frame);
+            tap.send(frame);
         }
     }
 }
@@ -53,8 +61,33 @@ impl NetDevice {
         NetDevice {
             rx: rx.clone(),
             pending: VecDeque::new(),
-            out: Out { tap, own: rx, mac },
+            out: Out {
+                tap: Some(tap),
+                own: rx,
+                mac,
+            },
             mtu,
+        }
+    }
+
+    /// The loopback network's device: IP packets, all returned to sender.
+    pub fn loopback(rx: Arc<FrameFifo>, mtu: usize) -> Self {
+        NetDevice {
+            rx: rx.clone(),
+            pending: VecDeque::new(),
+            out: Out {
+                tap: None,
+                own: rx,
+                mac: [0; 6],
+            },
+            mtu,
+        }
+    }
+
+    pub fn hardware_addr(&self) -> HardwareAddress {
+        match self.out.tap {
+            Some(_) => HardwareAddress::Ethernet(EthernetAddress(self.out.mac)),
+            None => HardwareAddress::Ip,
         }
     }
 }
@@ -77,11 +110,15 @@ impl phy::Device for NetDevice {
 
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = self.mtu + 14;
-        let mut checksum = ChecksumCapabilities::default();
-        checksum.ipv4 = Checksum::Both;
-        caps.checksum = checksum;
+        if self.out.tap.is_some() {
+            caps.medium = Medium::Ethernet;
+            caps.max_transmission_unit = self.mtu + 14;
+        } else {
+            caps.medium = Medium::Ip;
+            caps.max_transmission_unit = self.mtu;
+            // Nothing on the way can corrupt a loopback packet.
+            caps.checksum = ChecksumCapabilities::ignored();
+        }
         caps
     }
 }

@@ -5,6 +5,7 @@
 pub mod device;
 pub mod handle;
 pub mod ports;
+pub mod route;
 mod tcp;
 
 use crate::error::{Errno, Result};
@@ -14,10 +15,11 @@ use crate::tap::uri::TapUri;
 use crate::tap::{self, MacAddr};
 use crate::wake::StackWaker;
 use device::NetDevice;
-pub use handle::{NetAddr, StackHandle};
+pub use handle::StackHandle;
 use once_cell::sync::Lazy;
+use route::{NetAddr, Route, Routing};
 use smoltcp::iface::{Config, Interface, SocketSet};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpListenEndpoint};
+use smoltcp::wire::{IpAddress, IpCidr, IpListenEndpoint};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -64,24 +66,50 @@ fn add_iface_addr(iface: &mut Interface, a: &NetAddr) -> Result<()> {
     res
 }
 
-/// Attaches the node's taps and spawns its stack thread.
-pub fn start(node: i32, specs: &[NetSpec], addrs: Vec<NetAddr>) -> Result<Running> {
+fn add_iface_route(iface: &mut Interface, r: &Route) {
+    let cidr = IpCidr::new(r.dst.into(), r.prefix);
+    let via: IpAddress = r.via.into();
+    iface.routes_mut().update(|routes| {
+        routes.retain(|x| x.cidr != cidr);
+        let _ = routes.push(smoltcp::iface::Route {
+            cidr,
+            via_router: via,
+            preferred_until: None,
+            expires_at: None,
+        });
+    });
+}
+
+/// Attaches the node's taps and spawns its stack thread. Besides the
+/// joined networks the node gets an internal loopback network (the last
+/// one) carrying 127.0.0.1/8 and ::1.
+pub fn start(node: i32, specs: &[NetSpec], mut routing: Routing) -> Result<Running> {
     let waker = Arc::new(StackWaker::default());
     let now = Instant::now();
-    let mut nets = Vec::with_capacity(specs.len());
-    for (i, spec) in specs.iter().enumerate() {
+    let lo = specs.len();
+    routing.addrs.extend(route::loopback_addrs(lo));
+    let mut nets = Vec::with_capacity(specs.len() + 1);
+    for i in 0..=lo {
         let rx = Arc::new(FrameFifo::new(
             DEFAULT_FIFO_FRAMES,
             DEFAULT_FIFO_BYTES,
             waker.clone(),
         ));
-        let tap = tap::open(&spec.uri, spec.mac, rx.clone())?;
-        let mut device = NetDevice::new(rx, tap, spec.mac, spec.uri.mtu);
-        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(spec.mac)));
+        let mut device = match specs.get(i) {
+            Some(spec) => {
+                let tap = tap::open(&spec.uri, spec.mac, rx.clone())?;
+                NetDevice::new(rx, tap, spec.mac, spec.uri.mtu)
+            }
+            None => NetDevice::loopback(rx, tap::uri::MAX_MTU),
+        };
+        let mut config = Config::new(device.hardware_addr());
         config.random_seed = seed(node, i, now);
         let mut iface = Interface::new(config, &mut device, smol_now(now));
-        for a in addrs.iter().filter(|a| a.net == i) {
+        for a in routing.addrs.iter().filter(|a| a.net == i) {
             add_iface_addr(&mut iface, a)?;
+        }
+        for r in routing.routes.iter().filter(|r| r.net == i) {
+            add_iface_route(&mut iface, r);
         }
         nets.push(Net {
             iface,
@@ -89,7 +117,7 @@ pub fn start(node: i32, specs: &[NetSpec], addrs: Vec<NetAddr>) -> Result<Runnin
             sockets: SocketSet::new(Vec::new()),
         });
     }
-    let handle = Arc::new(StackHandle::new(node, waker, addrs));
+    let handle = Arc::new(StackHandle::new(node, waker, routing));
     let stack = Stack {
         handle: handle.clone(),
         nets,
@@ -184,16 +212,22 @@ impl Stack {
     }
 
     fn take_inbox(&mut self) {
-        let (socks, addrs) = {
+        let (socks, addrs, routes) = {
             let mut inbox = self.handle.inbox.lock();
             (
                 std::mem::take(&mut inbox.sockets),
                 std::mem::take(&mut inbox.addrs),
+                std::mem::take(&mut inbox.routes),
             )
         };
         for a in addrs {
             if let Some(net) = self.nets.get_mut(a.net) {
                 let _ = add_iface_addr(&mut net.iface, &a);
+            }
+        }
+        for r in routes {
+            if let Some(net) = self.nets.get_mut(r.net) {
+                add_iface_route(&mut net.iface, &r);
             }
         }
         for sock in socks {
@@ -217,13 +251,18 @@ impl Stack {
                 let Some(local) = local else { return };
                 let (nets, addr) = if local.ip().is_unspecified() {
                     let nets = if sock.domain == libc::AF_INET {
-                        self.handle.nets_for(false)
+                        self.handle.routing().nets_for(false)
                     } else {
                         (0..self.nets.len()).collect()
                     };
                     (nets, None)
                 } else {
-                    let net = self.handle.net_of(local.ip()).into_iter().collect();
+                    let net = self
+                        .handle
+                        .routing()
+                        .net_of(local.ip())
+                        .into_iter()
+                        .collect();
                     (net, Some(local.ip().into()))
                 };
                 let endpoint = IpListenEndpoint {
