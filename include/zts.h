@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <poll.h>
 
 #ifdef __cplusplus
@@ -40,10 +41,12 @@ ssize_t zts_write(int fd, const void *buf, size_t len);
 
 /*
  Reads up to `len` bytes into `buf` (valid for `len` bytes for the call)
- and returns how many; 0 once the peer has shut down writing. Returns
- what is available without waiting for `len` (MSG_WAITALL waits).
- Blocks unless O_NONBLOCK or MSG_DONTWAIT (then EAGAIN); SO_RCVTIMEO
- bounds the wait (EAGAIN). MSG_PEEK leaves the bytes queued.
+ and returns how many; 0 once the peer has shut down writing. A stream
+ socket returns what is available without waiting for `len`
+ (MSG_WAITALL waits); a datagram socket returns one datagram, cut to
+ `len` (MSG_TRUNC returns its full length). Blocks unless O_NONBLOCK or
+ MSG_DONTWAIT (then EAGAIN); SO_RCVTIMEO bounds the wait (EAGAIN).
+ MSG_PEEK leaves the data queued.
 
  Errors: EBADF (also when closed while blocked), EFAULT (NULL buf with
  len > 0), ENOTCONN, ECONNRESET, ENETDOWN (node stopped), EOPNOTSUPP.
@@ -51,15 +54,65 @@ ssize_t zts_write(int fd, const void *buf, size_t len);
 ssize_t zts_recv(int fd, void *buf, size_t len, int flags);
 
 /*
- Queues `len` bytes from `buf` (read during the call only) for sending.
- A blocking send returns once every byte is queued; O_NONBLOCK or
- MSG_DONTWAIT queue what fits (EAGAIN if nothing does); SO_SNDTIMEO
- bounds the wait. Never raises SIGPIPE.
+ `zts_recv` that also reports the sender in `addr` (may be NULL),
+ truncated to `*addrlen`, with `*addrlen` set to the address's size.
+ Stream sockets leave `addr` untouched.
+ */
+ssize_t zts_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *addrlen);
 
- Errors: EBADF, EFAULT, ENOTCONN, EPIPE (shut down or reset),
- ECONNRESET, ENETDOWN, EOPNOTSUPP.
+/*
+ Queues `len` bytes from `buf` (read during the call only). On a stream
+ socket a blocking send returns once every byte is queued; O_NONBLOCK or
+ MSG_DONTWAIT queue what fits (EAGAIN if nothing does). On a datagram
+ socket it sends one datagram to the connected peer. SO_SNDTIMEO bounds
+ the wait. Never raises SIGPIPE.
+
+ Errors: EBADF, EFAULT, ENOTCONN, EDESTADDRREQ, EPIPE (shut down or
+ reset), ECONNRESET, EMSGSIZE, ENETDOWN, EOPNOTSUPP.
  */
 ssize_t zts_send(int fd, const void *buf, size_t len, int flags);
+
+/*
+ `zts_send` to `addr` (read during the call; NULL for the connected
+ peer). Datagrams: up to 65507 bytes over IPv4 (fragmented as needed),
+ 65527 over IPv6; to a broadcast address only with SO_BROADCAST (else
+ EACCES). Stream sockets ignore `addr`.
+
+ Errors: as zts_send, plus EINVAL (address length or family, port 0),
+ ENETUNREACH, EACCES.
+ */
+ssize_t zts_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr, socklen_t addrlen);
+
+/*
+ Reads into `iovcnt` (at most 1024) buffers in order, as zts_read.
+ `iov` and its buffers are used during the call only.
+ Errors: as zts_read, plus EINVAL (iovcnt).
+ */
+ssize_t zts_readv(int fd, const struct iovec *iov, int iovcnt);
+
+/*
+ Writes `iovcnt` (at most 1024) buffers in order as one zts_write (one
+ datagram on a datagram socket).
+ Errors: as zts_write, plus EINVAL (iovcnt).
+ */
+ssize_t zts_writev(int fd, const struct iovec *iov, int iovcnt);
+
+/*
+ recvmsg(2): reads into `msg->msg_iov`, writes the sender to
+ `msg->msg_name` (if not NULL; `msg_namelen` is updated), sets
+ `msg->msg_controllen` to 0 (no ancillary data is produced) and
+ `msg->msg_flags` (MSG_TRUNC when a datagram was cut).
+ Errors: as zts_recvfrom, plus EFAULT (NULL msg), EINVAL (msg_iovlen).
+ */
+ssize_t zts_recvmsg(int fd, struct msghdr *msg, int flags);
+
+/*
+ sendmsg(2): sends `msg->msg_iov` as one zts_sendto to `msg->msg_name`
+ (NULL for the connected peer). Ancillary data is not supported
+ (EOPNOTSUPP when `msg_controllen` > 0).
+ Errors: as zts_sendto, plus EFAULT (NULL msg), EINVAL (msg_iovlen).
+ */
+ssize_t zts_sendmsg(int fd, const struct msghdr *msg, int flags);
 
 /*
  Creates a stopped node and returns its id (a small non-negative int),

@@ -2,8 +2,8 @@
 //! thread. A process-wide table maps small ids to nodes.
 
 use crate::error::{Errno, Result};
-use crate::socket::Socket;
 use crate::socket::options::SockOpts;
+use crate::socket::{Proto, Socket};
 use crate::stack::route::{NetAddr, Route, Routing, parse_cidr};
 use crate::stack::{self, NetSpec, Running, StackHandle};
 use crate::tap::MacAddr;
@@ -219,26 +219,34 @@ impl Node {
             .ok_or(Errno::ENETDOWN)
     }
 
-    /// A new socket on this node (which must be running).
+    /// A new socket on this node (which must be running): TCP
+    /// (SOCK_STREAM), UDP (SOCK_DGRAM), ping (SOCK_DGRAM with IPPROTO_ICMP or
+    /// IPPROTO_ICMPV6) or raw (SOCK_RAW with an IP protocol number).
     pub fn socket(&self, domain: i32, ty: i32, protocol: i32) -> Result<Arc<Socket>> {
         if domain != libc::AF_INET && domain != libc::AF_INET6 {
             return Err(Errno::EAFNOSUPPORT);
         }
-        let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
-        if base != libc::SOCK_STREAM {
-            return Err(if matches!(base, libc::SOCK_DGRAM | libc::SOCK_RAW) {
-                Errno::EPROTONOSUPPORT
-            } else {
-                Errno::EINVAL
-            });
-        }
-        if protocol != 0 && protocol != libc::IPPROTO_TCP {
-            return Err(Errno::EPROTONOSUPPORT);
-        }
+        let icmp = if domain == libc::AF_INET6 {
+            libc::IPPROTO_ICMPV6
+        } else {
+            libc::IPPROTO_ICMP
+        };
+        let proto = match (ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC), protocol) {
+            (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP) => Proto::Tcp,
+            (libc::SOCK_DGRAM, 0 | libc::IPPROTO_UDP) => Proto::Udp,
+            (libc::SOCK_DGRAM, p) if p == icmp => Proto::Ping,
+            (libc::SOCK_RAW, p) if (1..=255).contains(&p) && p != libc::IPPROTO_TCP => {
+                Proto::Raw(p as u8)
+            }
+            (libc::SOCK_STREAM | libc::SOCK_DGRAM | libc::SOCK_RAW, _) => {
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            _ => return Err(Errno::EINVAL),
+        };
         let opts = SockOpts {
             nonblocking: ty & libc::SOCK_NONBLOCK != 0,
             ..SockOpts::default()
         };
-        Ok(Socket::new_stream(self.handle()?, domain, opts))
+        Ok(Socket::new(self.handle()?, domain, proto, opts))
     }
 }

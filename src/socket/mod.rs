@@ -2,6 +2,8 @@
 //! variable app threads block on. Only the stack thread touches smoltcp; it
 //! moves bytes between these queues and smoltcp's sockets.
 
+pub mod datagrams;
+mod dgram;
 pub mod options;
 pub mod ring;
 mod sockopt;
@@ -12,6 +14,7 @@ pub mod waiter;
 use crate::error::{Errno, Result};
 use crate::stack::StackHandle;
 use crate::stack::ports::PortLease;
+use datagrams::DatagramQueue;
 use options::SockOpts;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use ring::ByteRing;
@@ -22,10 +25,43 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 use waiter::PollWaiter;
 
+/// What a socket speaks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    /// A ping socket (SOCK_DGRAM with IPPROTO_ICMP or IPPROTO_ICMPV6).
+    Ping,
+    /// SOCK_RAW with this IP protocol number.
+    Raw(u8),
+}
+
+impl Proto {
+    pub fn sotype(self) -> i32 {
+        match self {
+            Proto::Tcp => libc::SOCK_STREAM,
+            Proto::Udp | Proto::Ping => libc::SOCK_DGRAM,
+            Proto::Raw(_) => libc::SOCK_RAW,
+        }
+    }
+
+    pub fn number(self, domain: i32) -> i32 {
+        match self {
+            Proto::Tcp => libc::IPPROTO_TCP,
+            Proto::Udp => libc::IPPROTO_UDP,
+            Proto::Ping if domain == libc::AF_INET6 => libc::IPPROTO_ICMPV6,
+            Proto::Ping => libc::IPPROTO_ICMP,
+            Proto::Raw(p) => p as i32,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// Not connected and not listening (new, or after a failed connect).
     Fresh,
+    /// A datagram socket with a local port, known to the stack.
+    Bound,
     Listening,
     Connecting,
     Connected,
@@ -44,6 +80,9 @@ pub struct SockState {
     pub reset: bool,
     pub rx: ByteRing,
     pub tx: ByteRing,
+    /// Datagram sockets queue whole messages instead of bytes.
+    pub rx_dgrams: DatagramQueue,
+    pub tx_dgrams: DatagramQueue,
     /// The peer's FIN (or a reset) arrived: once `rx` drains, reads return 0.
     pub rx_eof: bool,
     pub shut_rd: bool,
@@ -62,12 +101,15 @@ pub struct SockState {
     /// Bumped when an option the stack applies to smoltcp changes.
     pub opts_generation: u32,
     pub connect_deadline: Option<Instant>,
+    /// TCP_MAXSEG: the segment size of the established connection.
+    pub mss: usize,
     pub waiters: Vec<Arc<PollWaiter>>,
 }
 
 pub struct Socket {
     /// AF_INET or AF_INET6.
     pub domain: i32,
+    pub proto: Proto,
     pub stack: Arc<StackHandle>,
     pub state: Mutex<SockState>,
     pub cond: Condvar,
@@ -76,9 +118,10 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub fn new_stream(stack: Arc<StackHandle>, domain: i32, opts: SockOpts) -> Arc<Socket> {
+    pub fn new(stack: Arc<StackHandle>, domain: i32, proto: Proto, opts: SockOpts) -> Arc<Socket> {
         Arc::new(Socket {
             domain,
+            proto,
             stack,
             state: Mutex::new(SockState {
                 phase: Phase::Fresh,
@@ -88,6 +131,8 @@ impl Socket {
                 reset: false,
                 rx: ByteRing::new(opts.rcvbuf),
                 tx: ByteRing::new(opts.sndbuf),
+                rx_dgrams: DatagramQueue::new(opts.rcvbuf),
+                tx_dgrams: DatagramQueue::new(opts.sndbuf),
                 rx_eof: false,
                 shut_rd: false,
                 shut_wr: false,
@@ -101,6 +146,7 @@ impl Socket {
                 opts,
                 opts_generation: 0,
                 connect_deadline: None,
+                mss: 536,
                 waiters: Vec::new(),
             }),
             cond: Condvar::new(),
@@ -151,6 +197,15 @@ impl Socket {
         if st.so_error.is_some() {
             ev |= libc::POLLERR;
         }
+        if self.proto != Proto::Tcp {
+            if !st.rx_dgrams.is_empty() || st.shut_rd {
+                ev |= libc::POLLIN;
+            }
+            if st.tx_dgrams.has_room() && !st.shut_wr {
+                ev |= libc::POLLOUT;
+            }
+            return ev;
+        }
         match st.phase {
             Phase::Listening => {
                 if !st.accept_queue.is_empty() {
@@ -158,7 +213,8 @@ impl Socket {
                 }
             }
             Phase::Connected => {
-                if !st.rx.is_empty() || st.rx_eof || st.shut_rd {
+                let lowat = st.opts.rcvlowat.min(st.rx.capacity()).max(1);
+                if st.rx.len() >= lowat || st.rx_eof || st.shut_rd {
                     ev |= libc::POLLIN;
                 }
                 if st.rx_eof {
@@ -172,9 +228,52 @@ impl Socket {
                 }
             }
             Phase::Connecting => {}
-            Phase::Fresh => ev |= libc::POLLOUT | libc::POLLHUP,
+            Phase::Fresh | Phase::Bound => ev |= libc::POLLOUT | libc::POLLHUP,
         }
         ev
+    }
+}
+
+/// One received message: its length (the whole datagram's when MSG_TRUNC
+/// was asked for), where it came from, and whether it was cut short.
+pub struct Received {
+    pub len: usize,
+    pub from: Option<SocketAddr>,
+    pub truncated: bool,
+}
+
+impl Socket {
+    pub fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<()> {
+        match self.proto {
+            Proto::Tcp => self.stream_connect(addr),
+            _ => self.dgram_connect(addr),
+        }
+    }
+
+    /// recv/recvfrom/recvmsg with MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL and
+    /// MSG_TRUNC.
+    pub fn recv_from(&self, buf: &mut [u8], flags: i32) -> Result<Received> {
+        match self.proto {
+            Proto::Tcp => Ok(Received {
+                len: self.stream_recv(buf, flags)?,
+                from: None,
+                truncated: false,
+            }),
+            _ => self.dgram_recv(buf, flags),
+        }
+    }
+
+    /// send/sendto/sendmsg; `to` is ignored on a stream socket, as by Linux.
+    pub fn send_to(
+        self: &Arc<Self>,
+        buf: &[u8],
+        flags: i32,
+        to: Option<SocketAddr>,
+    ) -> Result<usize> {
+        match self.proto {
+            Proto::Tcp => self.stream_send(buf, flags),
+            _ => self.dgram_send(buf, flags, to),
+        }
     }
 }
 

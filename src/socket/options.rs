@@ -5,6 +5,9 @@ use std::time::Duration;
 pub const DEFAULT_BUF: usize = 256 * 1024;
 pub const MIN_BUF: usize = 4096;
 pub const MAX_BUF: usize = 32 * 1024 * 1024;
+pub const DEFAULT_HOPS: u8 = 64;
+/// Linux's TCP keepalive defaults: idle seconds, probe interval, probes.
+pub const DEFAULT_KEEPALIVE: (u32, u32, u32) = (7200, 75, 9);
 /// How long a connect waits for an answer when SO_SNDTIMEO is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -17,6 +20,17 @@ pub struct SockOpts {
     pub sndbuf: usize,
     pub reuseaddr: bool,
     pub keepalive: bool,
+    pub broadcast: bool,
+    pub rcvlowat: usize,
+    pub keepidle: u32,
+    pub keepintvl: u32,
+    pub keepcnt: u32,
+    /// IP_TTL (IPv4) and IPV6_UNICAST_HOPS (IPv6).
+    pub ttl: u8,
+    pub hops: u8,
+    /// IP_TOS: kept for getsockopt; smoltcp sends every packet with TOS 0.
+    pub tos: u8,
+    pub v6only: bool,
     pub nodelay: bool,
     /// SO_LINGER: `Some(0)` makes close send a reset.
     pub linger: Option<u32>,
@@ -32,6 +46,15 @@ impl Default for SockOpts {
             sndbuf: DEFAULT_BUF,
             reuseaddr: false,
             keepalive: false,
+            broadcast: false,
+            rcvlowat: 1,
+            keepidle: DEFAULT_KEEPALIVE.0,
+            keepintvl: DEFAULT_KEEPALIVE.1,
+            keepcnt: DEFAULT_KEEPALIVE.2,
+            ttl: DEFAULT_HOPS,
+            hops: DEFAULT_HOPS,
+            tos: 0,
+            v6only: false,
             nodelay: false,
             linger: None,
         }

@@ -1,8 +1,8 @@
 //! get/setsockopt on a socket: option values in the platform's own layouts
 //! (int, struct timeval, struct linger).
 
-use super::options::clamp_buf;
-use super::{Phase, Socket};
+use super::options::{DEFAULT_HOPS, clamp_buf};
+use super::{Phase, Proto, Socket};
 use crate::error::{Errno, Result};
 use std::mem::size_of;
 use std::time::Duration;
@@ -41,27 +41,47 @@ fn int_bytes(v: i32) -> Vec<u8> {
     v.to_ne_bytes().to_vec()
 }
 
+/// An int option in 1..=255 (TTL, hop limits).
+fn read_hops(val: &[u8]) -> Result<u8> {
+    match read_int(val)? {
+        -1 => Ok(DEFAULT_HOPS),
+        v @ 1..=255 => Ok(v as u8),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// A positive int option in seconds (TCP keepalive timing).
+fn read_secs(val: &[u8]) -> Result<u32> {
+    match read_int(val)? {
+        v @ 1..=32767 => Ok(v as u32),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn read_bool(val: &[u8]) -> Result<bool> {
+    Ok(read_int(val)? != 0)
+}
+
 impl Socket {
     pub fn set_option(&self, level: i32, name: i32, val: &[u8]) -> Result<()> {
+        let tcp = self.proto == Proto::Tcp;
+        let v6 = self.domain == libc::AF_INET6;
         let mut st = self.state.lock();
         self.check_open(&st)?;
+        let o = &mut st.opts;
+        // Options the stack thread applies to smoltcp bump the generation.
+        let mut applied = false;
         match (level, name) {
-            (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => st.opts.rcvtimeo = read_timeval(val)?,
-            (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => st.opts.sndtimeo = read_timeval(val)?,
-            (libc::SOL_SOCKET, libc::SO_RCVBUF) => {
-                let size = clamp_buf(read_int(val)? as i64);
-                st.opts.rcvbuf = size;
-                st.rx.set_capacity(size);
-            }
-            (libc::SOL_SOCKET, libc::SO_SNDBUF) => {
-                let size = clamp_buf(read_int(val)? as i64);
-                st.opts.sndbuf = size;
-                st.tx.set_capacity(size);
-            }
-            (libc::SOL_SOCKET, libc::SO_REUSEADDR) => st.opts.reuseaddr = read_int(val)? != 0,
+            (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => o.rcvtimeo = read_timeval(val)?,
+            (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => o.sndtimeo = read_timeval(val)?,
+            (libc::SOL_SOCKET, libc::SO_RCVBUF) => o.rcvbuf = clamp_buf(read_int(val)? as i64),
+            (libc::SOL_SOCKET, libc::SO_SNDBUF) => o.sndbuf = clamp_buf(read_int(val)? as i64),
+            (libc::SOL_SOCKET, libc::SO_REUSEADDR) => o.reuseaddr = read_bool(val)?,
+            (libc::SOL_SOCKET, libc::SO_BROADCAST) => o.broadcast = read_bool(val)?,
+            (libc::SOL_SOCKET, libc::SO_RCVLOWAT) => o.rcvlowat = read_int(val)?.max(1) as usize,
             (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => {
-                st.opts.keepalive = read_int(val)? != 0;
-                st.opts_generation += 1;
+                o.keepalive = read_bool(val)?;
+                applied = true;
             }
             (libc::SOL_SOCKET, libc::SO_LINGER) => {
                 if val.len() < size_of::<libc::linger>() {
@@ -69,13 +89,51 @@ impl Socket {
                 }
                 let onoff = read_int(val)?;
                 let secs = read_int(&val[size_of::<i32>()..])?;
-                st.opts.linger = (onoff != 0).then_some(secs.max(0) as u32);
+                o.linger = (onoff != 0).then_some(secs.max(0) as u32);
             }
-            (libc::IPPROTO_TCP, libc::TCP_NODELAY) => {
-                st.opts.nodelay = read_int(val)? != 0;
-                st.opts_generation += 1;
+            (libc::IPPROTO_TCP, libc::TCP_NODELAY) if tcp => {
+                o.nodelay = read_bool(val)?;
+                applied = true;
+            }
+            (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) if tcp => {
+                o.keepidle = read_secs(val)?;
+                applied = true;
+            }
+            (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) if tcp => {
+                o.keepintvl = read_secs(val)?;
+                applied = true;
+            }
+            (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) if tcp => {
+                o.keepcnt = match read_int(val)? {
+                    v @ 1..=127 => v as u32,
+                    _ => return Err(Errno::EINVAL),
+                };
+                applied = true;
+            }
+            (libc::IPPROTO_IP, libc::IP_TTL) => {
+                o.ttl = read_hops(val)?;
+                applied = true;
+            }
+            (libc::IPPROTO_IP, libc::IP_TOS) => o.tos = (read_int(val)? & 0xff) as u8,
+            (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS) if v6 => {
+                o.hops = read_hops(val)?;
+                applied = true;
+            }
+            (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) if v6 => {
+                if st.local.is_some() {
+                    return Err(Errno::EINVAL);
+                }
+                st.opts.v6only = read_bool(val)?;
             }
             _ => return Err(Errno::ENOPROTOOPT),
+        }
+        let (rcvbuf, sndbuf) = (st.opts.rcvbuf, st.opts.sndbuf);
+        st.rx.set_capacity(rcvbuf);
+        st.tx.set_capacity(sndbuf);
+        st.rx_dgrams.set_capacity(rcvbuf);
+        st.tx_dgrams.set_capacity(sndbuf);
+        if applied {
+            st.opts_generation += 1;
         }
         drop(st);
         self.stack.kick();
@@ -83,30 +141,44 @@ impl Socket {
     }
 
     pub fn get_option(&self, level: i32, name: i32) -> Result<Vec<u8>> {
+        let tcp = self.proto == Proto::Tcp;
+        let v6 = self.domain == libc::AF_INET6;
         let mut st = self.state.lock();
         self.check_open(&st)?;
-        let bytes = match (level, name) {
-            (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => timeval_bytes(st.opts.rcvtimeo),
-            (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => timeval_bytes(st.opts.sndtimeo),
-            (libc::SOL_SOCKET, libc::SO_RCVBUF) => int_bytes(st.opts.rcvbuf as i32),
-            (libc::SOL_SOCKET, libc::SO_SNDBUF) => int_bytes(st.opts.sndbuf as i32),
-            (libc::SOL_SOCKET, libc::SO_REUSEADDR) => int_bytes(st.opts.reuseaddr as i32),
-            (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => int_bytes(st.opts.keepalive as i32),
-            (libc::SOL_SOCKET, libc::SO_ERROR) => int_bytes(st.so_error.take().map_or(0, |e| e.0)),
-            (libc::SOL_SOCKET, libc::SO_TYPE) => int_bytes(libc::SOCK_STREAM),
-            (libc::SOL_SOCKET, libc::SO_DOMAIN) => int_bytes(self.domain),
-            (libc::SOL_SOCKET, libc::SO_PROTOCOL) => int_bytes(libc::IPPROTO_TCP),
-            (libc::SOL_SOCKET, libc::SO_ACCEPTCONN) => {
-                int_bytes((st.phase == Phase::Listening) as i32)
-            }
+        let o = &st.opts;
+        let int = |v: i32| Ok(int_bytes(v));
+        let bytes: Result<Vec<u8>> = match (level, name) {
+            (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => Ok(timeval_bytes(o.rcvtimeo)),
+            (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => Ok(timeval_bytes(o.sndtimeo)),
+            (libc::SOL_SOCKET, libc::SO_RCVBUF) => int(o.rcvbuf as i32),
+            (libc::SOL_SOCKET, libc::SO_SNDBUF) => int(o.sndbuf as i32),
+            (libc::SOL_SOCKET, libc::SO_REUSEADDR) => int(o.reuseaddr as i32),
+            (libc::SOL_SOCKET, libc::SO_BROADCAST) => int(o.broadcast as i32),
+            (libc::SOL_SOCKET, libc::SO_RCVLOWAT) => int(o.rcvlowat as i32),
+            (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => int(o.keepalive as i32),
+            (libc::SOL_SOCKET, libc::SO_TYPE) => int(self.proto.sotype()),
+            (libc::SOL_SOCKET, libc::SO_DOMAIN) => int(self.domain),
+            (libc::SOL_SOCKET, libc::SO_PROTOCOL) => int(self.proto.number(self.domain)),
+            (libc::SOL_SOCKET, libc::SO_ACCEPTCONN) => int((st.phase == Phase::Listening) as i32),
             (libc::SOL_SOCKET, libc::SO_LINGER) => {
-                let (on, secs) = st.opts.linger.map_or((0, 0), |s| (1, s as i32));
-                [int_bytes(on), int_bytes(secs)].concat()
+                let (on, secs) = o.linger.map_or((0, 0), |s| (1, s as i32));
+                Ok([int_bytes(on), int_bytes(secs)].concat())
             }
-            (libc::IPPROTO_TCP, libc::TCP_NODELAY) => int_bytes(st.opts.nodelay as i32),
-            _ => return Err(Errno::ENOPROTOOPT),
+            (libc::SOL_SOCKET, libc::SO_ERROR) => {
+                return Ok(int_bytes(st.so_error.take().map_or(0, |e| e.0)));
+            }
+            (libc::IPPROTO_TCP, libc::TCP_NODELAY) if tcp => int(o.nodelay as i32),
+            (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) if tcp => int(o.keepidle as i32),
+            (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) if tcp => int(o.keepintvl as i32),
+            (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) if tcp => int(o.keepcnt as i32),
+            (libc::IPPROTO_TCP, libc::TCP_MAXSEG) if tcp => int(st.mss as i32),
+            (libc::IPPROTO_IP, libc::IP_TTL) => int(o.ttl as i32),
+            (libc::IPPROTO_IP, libc::IP_TOS) => int(o.tos as i32),
+            (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS) if v6 => int(o.hops as i32),
+            (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) if v6 => int(o.v6only as i32),
+            _ => Err(Errno::ENOPROTOOPT),
         };
-        Ok(bytes)
+        bytes
     }
 
     pub fn set_nonblocking(&self, on: bool) -> Result<()> {

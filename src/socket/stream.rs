@@ -1,8 +1,9 @@
-//! TCP calls on the app's side: they change the socket's state, hand new
-//! work to the stack thread and block on the socket's condition variable.
+//! TCP calls on the app's side (and bind, shutdown and close for every
+//! kind): they change the socket's state, hand new work to the stack
+//! thread and block on the socket's condition variable.
 
 use super::options::DEFAULT_CONNECT_TIMEOUT;
-use super::{Phase, Socket, deadline_after};
+use super::{Phase, Proto, Socket, deadline_after};
 use crate::error::{Errno, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -25,28 +26,41 @@ fn partial(sent: usize, e: Errno) -> Result<usize> {
 }
 
 impl Socket {
-    pub fn bind(&self, addr: SocketAddr) -> Result<()> {
+    pub fn bind(self: &Arc<Self>, addr: SocketAddr) -> Result<()> {
         let mut st = self.state.lock();
         self.check_open(&st)?;
-        if st.lease.is_some() || st.phase != Phase::Fresh {
+        if st.local.is_some() || st.phase != Phase::Fresh {
             return Err(Errno::EINVAL);
         }
         if !addr.ip().is_unspecified() && !self.stack.owns_addr(addr.ip()) {
             return Err(Errno::EADDRNOTAVAIL);
         }
-        let lease = self
-            .stack
-            .ports
-            .lock()
-            .acquire(addr.ip(), addr.port(), st.opts.reuseaddr)?;
-        st.lease = Some(lease);
-        st.local = Some(SocketAddr::new(addr.ip(), lease.port));
-        Ok(())
+        let port = match self.stack.ports(self.proto) {
+            Some(table) => {
+                let lease = table
+                    .lock()
+                    .acquire(addr.ip(), addr.port(), st.opts.reuseaddr)?;
+                st.lease = Some(lease);
+                lease.port
+            }
+            None => 0,
+        };
+        st.local = Some(SocketAddr::new(addr.ip(), port));
+        if self.proto == Proto::Tcp {
+            return Ok(());
+        }
+        // A datagram socket receives from the moment it is bound.
+        st.phase = Phase::Bound;
+        drop(st);
+        self.stack.submit(self.clone())
     }
 
     pub fn listen(self: &Arc<Self>, backlog: i32) -> Result<()> {
         let mut st = self.state.lock();
         self.check_open(&st)?;
+        if self.proto != Proto::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
         let backlog = (backlog.max(1) as usize).min(MAX_BACKLOG);
         match st.phase {
             Phase::Listening => {
@@ -55,7 +69,7 @@ impl Socket {
                 self.stack.kick();
                 return Ok(());
             }
-            Phase::Fresh => {}
+            Phase::Fresh | Phase::Bound => {}
             Phase::Connecting | Phase::Connected => return Err(Errno::EINVAL),
         }
         if st.lease.is_none() {
@@ -64,7 +78,11 @@ impl Socket {
             st = self.state.lock();
         }
         let lease = st.lease.ok_or(Errno::EINVAL)?;
-        self.stack.ports.lock().set_listening(lease)?;
+        self.stack
+            .ports(Proto::Tcp)
+            .ok_or(Errno::EINVAL)?
+            .lock()
+            .set_listening(lease)?;
         st.backlog = backlog;
         st.phase = Phase::Listening;
         st.listen_ready = false;
@@ -79,13 +97,13 @@ impl Socket {
         Ok(())
     }
 
-    pub fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<()> {
+    pub(super) fn stream_connect(self: &Arc<Self>, addr: SocketAddr) -> Result<()> {
         let mut st = self.state.lock();
         self.check_open(&st)?;
         match st.phase {
             Phase::Connecting => return Err(Errno::EALREADY),
             Phase::Connected | Phase::Listening => return Err(Errno::EISCONN),
-            Phase::Fresh => {}
+            Phase::Fresh | Phase::Bound => {}
         }
         if addr.port() == 0 {
             return Err(Errno::ECONNREFUSED);
@@ -96,7 +114,8 @@ impl Socket {
         if st.lease.is_none() {
             let lease = self
                 .stack
-                .ports
+                .ports(Proto::Tcp)
+                .ok_or(Errno::EINVAL)?
                 .lock()
                 .acquire(unspecified(self.domain), 0, false)?;
             st.lease = Some(lease);
@@ -130,6 +149,9 @@ impl Socket {
     }
 
     pub fn accept(&self) -> Result<(Arc<Socket>, SocketAddr)> {
+        if self.proto != Proto::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
         let mut st = self.state.lock();
         let deadline = deadline_after(st.opts.rcvtimeo);
         loop {
@@ -150,16 +172,26 @@ impl Socket {
         }
     }
 
-    pub fn recv(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+    pub(super) fn stream_recv(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut st = self.state.lock();
         let nonblocking = st.opts.nonblocking || flags & libc::MSG_DONTWAIT != 0;
         let peek = flags & libc::MSG_PEEK != 0;
         let waitall = flags & libc::MSG_WAITALL != 0 && !peek && !nonblocking;
         let deadline = deadline_after(st.opts.rcvtimeo);
+        // How much a blocking call waits for: all of it (MSG_WAITALL), or
+        // SO_RCVLOWAT bytes (never more than the queue holds).
+        let want = if waitall {
+            buf.len()
+        } else {
+            st.opts.rcvlowat.min(buf.len()).min(st.rx.capacity())
+        }
+        .max(1);
         let mut got = 0;
         loop {
             self.check_open(&st)?;
-            if !st.rx.is_empty() && got < buf.len() {
+            let ended = st.rx_eof || st.shut_rd || st.so_error.is_some();
+            let queued = st.rx.len();
+            if queued > 0 && (got + queued >= want || ended || nonblocking || waitall) {
                 let n = if peek {
                     st.rx.peek(&mut buf[got..])
                 } else {
@@ -169,13 +201,10 @@ impl Socket {
                 if !peek && std::mem::take(&mut st.rx_stalled) {
                     self.stack.kick();
                 }
-                if !waitall || got == buf.len() {
+                if got >= want || ended || nonblocking {
                     return Ok(got);
                 }
                 continue;
-            }
-            if got > 0 && (!waitall || got == buf.len()) {
-                return Ok(got);
             }
             if let Some(e) = st.so_error.take() {
                 return if got > 0 { Ok(got) } else { Err(e) };
@@ -185,15 +214,24 @@ impl Socket {
             }
             match st.phase {
                 Phase::Connected | Phase::Connecting => {}
-                Phase::Fresh | Phase::Listening => return Err(Errno::ENOTCONN),
+                Phase::Fresh | Phase::Bound | Phase::Listening => return Err(Errno::ENOTCONN),
             }
-            if nonblocking || !self.wait(&mut st, deadline) {
+            if nonblocking {
+                return if got > 0 { Ok(got) } else { Err(Errno::EAGAIN) };
+            }
+            if !self.wait(&mut st, deadline) {
+                // Timed out: return whatever did arrive.
+                got += if peek {
+                    st.rx.peek(&mut buf[got..])
+                } else {
+                    st.rx.read(&mut buf[got..])
+                };
                 return if got > 0 { Ok(got) } else { Err(Errno::EAGAIN) };
             }
         }
     }
 
-    pub fn send(&self, buf: &[u8], flags: i32) -> Result<usize> {
+    pub(super) fn stream_send(&self, buf: &[u8], flags: i32) -> Result<usize> {
         let mut st = self.state.lock();
         let nonblocking = st.opts.nonblocking || flags & libc::MSG_DONTWAIT != 0;
         let deadline = deadline_after(st.opts.sndtimeo);
@@ -218,7 +256,7 @@ impl Socket {
                     }
                 }
                 Phase::Connecting => {}
-                Phase::Fresh | Phase::Listening => return Err(Errno::ENOTCONN),
+                Phase::Fresh | Phase::Bound | Phase::Listening => return Err(Errno::ENOTCONN),
             }
             if nonblocking || !self.wait(&mut st, deadline) {
                 return partial(sent, Errno::EAGAIN);
@@ -242,6 +280,7 @@ impl Socket {
             st.shut_rd = true;
             let n = st.rx.len();
             st.rx.consume(n);
+            st.rx_dgrams.clear();
         }
         st.shut_wr |= wr;
         self.notify(&st);
@@ -258,11 +297,11 @@ impl Socket {
             return;
         }
         st.closed = true;
-        if st.opts.linger == Some(0) {
+        if st.opts.linger == Some(0) && self.proto == Proto::Tcp {
             st.abort_on_close = true;
         }
-        if let Some(lease) = st.lease.take() {
-            self.stack.ports.lock().release(lease);
+        if let (Some(lease), Some(table)) = (st.lease.take(), self.stack.ports(self.proto)) {
+            table.lock().release(lease);
         }
         // Connections nobody accepted are reset, as the kernel does.
         for child in st.accept_queue.drain(..) {

@@ -103,7 +103,12 @@ mod tests {
 
     fn sock() -> Arc<Socket> {
         let stack = Arc::new(StackHandle::detached_for_tests());
-        Socket::new_stream(stack, libc::AF_INET, SockOpts::default())
+        Socket::new(
+            stack,
+            libc::AF_INET,
+            crate::socket::Proto::Tcp,
+            SockOpts::default(),
+        )
     }
 
     #[test]

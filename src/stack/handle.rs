@@ -4,7 +4,7 @@
 use super::ports::PortTable;
 use super::route::{NetAddr, Route, Routing};
 use crate::error::{Errno, Result};
-use crate::socket::Socket;
+use crate::socket::{Proto, Socket};
 use crate::wake::StackWaker;
 use parking_lot::{Mutex, RwLock};
 use std::net::IpAddr;
@@ -24,7 +24,8 @@ pub(super) struct Inbox {
 pub struct StackHandle {
     pub node: i32,
     pub waker: Arc<StackWaker>,
-    pub ports: Mutex<PortTable>,
+    /// TCP ports, UDP ports, ICMP echo identifiers.
+    ports: [Mutex<PortTable>; 3],
     pub(super) inbox: Mutex<Inbox>,
     down: AtomicBool,
     routing: RwLock<Routing>,
@@ -35,7 +36,7 @@ impl StackHandle {
         StackHandle {
             node,
             waker,
-            ports: Mutex::new(PortTable::default()),
+            ports: Default::default(),
             inbox: Mutex::new(Inbox::default()),
             down: AtomicBool::new(false),
             routing: RwLock::new(routing),
@@ -46,6 +47,17 @@ impl StackHandle {
     #[cfg(test)]
     pub fn detached_for_tests() -> Self {
         StackHandle::new(-1, Arc::new(StackWaker::default()), Routing::default())
+    }
+
+    /// The table of local ports (or ICMP identifiers) for `proto`; raw
+    /// sockets have none.
+    pub fn ports(&self, proto: Proto) -> Option<&Mutex<PortTable>> {
+        match proto {
+            Proto::Tcp => Some(&self.ports[0]),
+            Proto::Udp => Some(&self.ports[1]),
+            Proto::Ping => Some(&self.ports[2]),
+            Proto::Raw(_) => None,
+        }
     }
 
     pub fn is_down(&self) -> bool {

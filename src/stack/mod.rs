@@ -3,18 +3,20 @@
 //! smoltcp's next deadline, never on a fixed timer.
 
 pub mod device;
+mod dgram;
 pub mod handle;
 pub mod ports;
 pub mod route;
 mod tcp;
 
 use crate::error::{Errno, Result};
-use crate::socket::{Phase, Socket};
+use crate::socket::{Phase, Proto, Socket};
 use crate::tap::fifo::{DEFAULT_FIFO_BYTES, DEFAULT_FIFO_FRAMES, FrameFifo};
 use crate::tap::uri::TapUri;
 use crate::tap::{self, MacAddr};
 use crate::wake::StackWaker;
 use device::NetDevice;
+use dgram::Dgram;
 pub use handle::StackHandle;
 use once_cell::sync::Lazy;
 use route::{NetAddr, Route, Routing};
@@ -38,6 +40,8 @@ fn smol_now(now: Instant) -> smoltcp::time::Instant {
 
 /// One network as the stack sees it.
 pub struct Net {
+    /// The largest IP packet the network carries.
+    ip_mtu: usize,
     iface: Interface,
     device: NetDevice,
     sockets: SocketSet<'static>,
@@ -112,6 +116,7 @@ pub fn start(node: i32, specs: &[NetSpec], mut routing: Routing) -> Result<Runni
             add_iface_route(&mut iface, r);
         }
         nets.push(Net {
+            ip_mtu: specs.get(i).map_or(tap::uri::MAX_MTU, |s| s.uri.mtu),
             iface,
             device,
             sockets: SocketSet::new(Vec::new()),
@@ -123,6 +128,7 @@ pub fn start(node: i32, specs: &[NetSpec], mut routing: Routing) -> Result<Runni
         nets,
         conns: Vec::new(),
         listeners: Vec::new(),
+        dgrams: Vec::new(),
     };
     let thread = std::thread::Builder::new()
         .name(format!("zts-stack-{node}"))
@@ -169,6 +175,7 @@ struct Stack {
     nets: Vec<Net>,
     conns: Vec<Conn>,
     listeners: Vec<Listener>,
+    dgrams: Vec<Dgram>,
 }
 
 impl Stack {
@@ -236,6 +243,15 @@ impl Stack {
     }
 
     fn register(&mut self, sock: Arc<Socket>) {
+        if sock.proto != Proto::Tcp {
+            let routing = self.handle.routing().clone();
+            if let Some(d) = dgram::open(&mut self.nets, &routing, &sock) {
+                self.dgrams.push(d);
+                // Whatever the app queued before the stack saw the socket.
+                let _ = dgram::pump(&mut self.nets, &routing, self.dgrams.last_mut().unwrap());
+            }
+            return;
+        }
         let (phase, local, peer) = {
             let st = sock.state.lock();
             (st.phase, st.local, st.peer)
@@ -250,8 +266,11 @@ impl Stack {
             Phase::Listening => {
                 let Some(local) = local else { return };
                 let (nets, addr) = if local.ip().is_unspecified() {
+                    let v6only = sock.state.lock().opts.v6only;
                     let nets = if sock.domain == libc::AF_INET {
                         self.handle.routing().nets_for(false)
+                    } else if v6only {
+                        self.handle.routing().nets_for(true)
                     } else {
                         (0..self.nets.len()).collect()
                     };
@@ -278,7 +297,7 @@ impl Stack {
                 }
                 self.conns.append(&mut born);
             }
-            Phase::Fresh | Phase::Connected => {}
+            Phase::Fresh | Phase::Bound | Phase::Connected => {}
         }
     }
 
@@ -316,6 +335,21 @@ impl Stack {
         if !born.is_empty() {
             moved = true;
             self.conns.append(&mut born);
+        }
+        if !self.dgrams.is_empty() {
+            let routing = self.handle.routing().clone();
+            let mut i = 0;
+            while i < self.dgrams.len() {
+                match dgram::pump(&mut self.nets, &routing, &mut self.dgrams[i]) {
+                    Step::Keep(m) => {
+                        moved |= m;
+                        i += 1;
+                    }
+                    Step::Remove => {
+                        self.dgrams.swap_remove(i);
+                    }
+                }
+            }
         }
         moved
     }
@@ -361,6 +395,11 @@ impl Stack {
             l.close(&mut self.nets);
             let st = l.sock.state.lock();
             l.sock.notify(&st);
+        }
+        for mut d in self.dgrams.drain(..) {
+            d.close(&mut self.nets);
+            let st = d.sock.state.lock();
+            d.sock.notify(&st);
         }
     }
 }

@@ -9,7 +9,7 @@
 use super::Net;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
-use crate::socket::{Phase, SockState, Socket};
+use crate::socket::{Phase, Proto, SockState, Socket};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::time::Duration;
@@ -20,7 +20,6 @@ use std::time::Instant;
 
 /// An orphaned connection (fd closed) that makes no progress this long is reset.
 const ORPHAN_TIMEOUT: Duration = Duration::from_secs(60);
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(75);
 
 pub struct Conn {
     pub sock: Arc<Socket>,
@@ -48,19 +47,31 @@ pub enum Step {
     Remove,
 }
 
-fn new_tcp(opts: &SockOpts) -> tcp::Socket<'static> {
+fn new_tcp(opts: &SockOpts, v6: bool) -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0; opts.rcvbuf]),
         tcp::SocketBuffer::new(vec![0; opts.sndbuf]),
     );
     s.set_congestion_control(CongestionControl::Cubic);
-    apply_opts(&mut s, opts);
+    apply_opts(&mut s, opts, v6);
     s
 }
 
-fn apply_opts(s: &mut tcp::Socket, opts: &SockOpts) {
+/// Applies the app's options. smoltcp has one keepalive interval and one
+/// idle timeout: probes go every TCP_KEEPIDLE seconds of silence, and the
+/// connection is dropped after TCP_KEEPIDLE + TCP_KEEPINTVL * TCP_KEEPCNT
+/// seconds without an answer.
+fn apply_opts(s: &mut tcp::Socket, opts: &SockOpts, v6: bool) {
     s.set_nagle_enabled(!opts.nodelay);
-    s.set_keep_alive(opts.keepalive.then_some(KEEPALIVE_INTERVAL));
+    if opts.keepalive {
+        s.set_keep_alive(Some(Duration::from_secs(opts.keepidle as u64)));
+        let give_up = opts.keepidle as u64 + (opts.keepintvl * opts.keepcnt) as u64;
+        s.set_timeout(Some(Duration::from_secs(give_up)));
+    } else {
+        s.set_keep_alive(None);
+        s.set_timeout(None);
+    }
+    s.set_hop_limit(Some(if v6 { opts.hops } else { opts.ttl }));
 }
 
 /// Presents an address the way the app's socket family expects it
@@ -72,6 +83,15 @@ fn for_domain(domain: i32, ep: smoltcp::wire::IpEndpoint) -> SocketAddr {
         other => other,
     };
     SocketAddr::new(ip, ep.port)
+}
+
+/// The TCP segment size on a network with this IP MTU.
+fn mss(ip_mtu: usize, local: Option<SocketAddr>) -> usize {
+    let ip_header = match local {
+        Some(SocketAddr::V4(_)) => 20,
+        _ => 40,
+    };
+    ip_mtu.saturating_sub(ip_header + 20)
 }
 
 fn fail(sock: &Socket, st: &mut SockState, e: Errno) {
@@ -94,7 +114,7 @@ pub fn open_conn(nets: &mut [Net], net: usize, sock: &Arc<Socket>) -> Option<Con
         fail(sock, &mut st, Errno::ENETUNREACH);
         return None;
     };
-    let mut s = new_tcp(&st.opts);
+    let mut s = new_tcp(&st.opts, sock.domain == libc::AF_INET6);
     let local_ep = IpListenEndpoint {
         addr: (!local.ip().is_unspecified()).then(|| local.ip().into()),
         port: local.port(),
@@ -141,7 +161,7 @@ pub fn pump_conn(net: &mut Net, c: &mut Conn, now: Instant) -> Step {
     let mut changed = false;
 
     if st.opts_generation != c.opts_generation {
-        apply_opts(s, &st.opts);
+        apply_opts(s, &st.opts, sock.domain == libc::AF_INET6);
         c.opts_generation = st.opts_generation;
     }
     let state = s.state();
@@ -170,6 +190,7 @@ pub fn pump_conn(net: &mut Net, c: &mut Conn, now: Instant) -> Step {
             _ => {
                 st.phase = Phase::Connected;
                 st.local = s.local_endpoint().map(|ep| for_domain(sock.domain, ep));
+                st.mss = mss(net.ip_mtu, st.local);
                 c.deadline = None;
                 changed = true;
             }
@@ -322,10 +343,11 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 }
                 let mut opts = st.opts.clone();
                 opts.nonblocking = false;
-                let child = Socket::new_stream(sock.stack.clone(), sock.domain, opts);
+                let child = Socket::new(sock.stack.clone(), sock.domain, Proto::Tcp, opts);
                 {
                     let mut cs = child.state.lock();
                     cs.phase = Phase::Connected;
+                    cs.mss = mss(nets[n].ip_mtu, Some(for_domain(libc::AF_INET, local)));
                     cs.local = Some(for_domain(sock.domain, local));
                     cs.peer = Some(for_domain(sock.domain, remote));
                     cs.opts_generation = st.opts_generation;
@@ -352,7 +374,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
     for &n in &l.nets {
         let have = l.slots.iter().filter(|(sn, _)| *sn == n).count();
         for _ in have..want {
-            let mut s = new_tcp(&st.opts);
+            let mut s = new_tcp(&st.opts, sock.domain == libc::AF_INET6);
             if s.listen(l.endpoint).is_err() {
                 break;
             }

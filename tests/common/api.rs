@@ -261,3 +261,32 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+pub fn udp(node: i32, domain: i32) -> i32 {
+    ok(zts_node_socket(node, domain, libc::SOCK_DGRAM, 0))
+}
+
+pub fn sendto(fd: i32, data: &[u8], to: SocketAddr) -> isize {
+    let r = raw(to);
+    // SAFETY: data and r are valid for the call.
+    unsafe { zts_sendto(fd, data.as_ptr() as *const _, data.len(), 0, r.ptr(), r.len) }
+}
+
+/// recvfrom: (result, sender).
+pub fn recvfrom(fd: i32, buf: &mut [u8], flags: i32) -> (isize, Option<SocketAddr>) {
+    // SAFETY: sockaddr_storage is plain old data.
+    let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: buf, st and len are valid for the call.
+    let n = unsafe {
+        zts_recvfrom(
+            fd,
+            buf.as_mut_ptr() as *mut _,
+            buf.len(),
+            flags,
+            &mut st as *mut _ as *mut libc::sockaddr,
+            &mut len,
+        )
+    };
+    (n, (n >= 0 && len > 0).then(|| parse(&st)))
+}
