@@ -17,7 +17,60 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/select.h>
 #include <poll.h>
+
+/*
+ Kinds of `struct zts_event`.
+ */
+typedef enum zts_event_type {
+  /*
+   A node started.
+   */
+  ZTS_EVENT_NODE_UP = 1,
+  /*
+   A node stopped.
+   */
+  ZTS_EVENT_NODE_DOWN = 2,
+  /*
+   A started node's network is up (`net` says which).
+   */
+  ZTS_EVENT_NET_UP = 3,
+  /*
+   A network went down with its node.
+   */
+  ZTS_EVENT_NET_DOWN = 4,
+  /*
+   An address was added to a running node (or came with its start,
+   or from DHCP); `addr` holds it.
+   */
+  ZTS_EVENT_ADDR_ADDED = 5,
+  /*
+   An address was removed (a DHCP lease ended); `addr` holds it.
+   */
+  ZTS_EVENT_ADDR_REMOVED = 6,
+} zts_event_type;
+
+/*
+ An event given to the handler set with zts_set_event_handler; valid
+ only during the call.
+ */
+typedef struct zts_event {
+  /*
+   One of `enum zts_event_type`.
+   */
+  int type;
+  int node;
+  /*
+   The network id within the node; -1 for node events.
+   */
+  int net;
+  /*
+   For address events: a `sockaddr_in` or `sockaddr_in6` (port 0);
+   otherwise `ss_family` is AF_UNSPEC.
+   */
+  struct sockaddr_storage addr;
+} zts_event;
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +81,17 @@ extern "C" {
  zts call set); 0 if no zts call has failed on this thread.
  */
 int zts_errno(void);
+
+/*
+ Sets the function called for each node and network event (NODE_UP,
+ NODE_DOWN, NET_UP, NET_DOWN, ADDR_ADDED, ADDR_REMOVED), or clears it
+ when `cb` is NULL. Events are delivered in the order they happened, one
+ at a time, from a dedicated thread, as soon as they happen; events with
+ no handler set are dropped. The handler may call any zts function.
+ `ev` is valid during the call only; `user` is passed back unchanged and
+ must stay valid until the handler is replaced or cleared.
+ */
+int zts_set_event_handler(void (*cb)(const struct zts_event *ev, void *user), void *user);
 
 /*
  `zts_recv` with no flags.
@@ -220,6 +284,14 @@ int zts_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 int zts_fcntl(int fd, int cmd, int arg);
 
 /*
+ ioctl(2) on a zts fd: FIONREAD writes to `*(int *)arg` the bytes a read
+ would return now (the size of the next datagram on a datagram socket);
+ FIONBIO sets O_NONBLOCK from `*(int *)arg`.
+ Errors: EBADF, EFAULT (NULL arg), ENOTTY (other requests).
+ */
+int zts_ioctl(int fd, unsigned long request, void *arg);
+
+/*
  poll(2) over zts fds (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP,
  POLLNVAL). `fds` is valid for `nfds` entries during the call; a negative
  fd is skipped. `timeout_ms` < 0 waits forever, 0 does not wait.
@@ -227,6 +299,16 @@ int zts_fcntl(int fd, int cmd, int arg);
  Errors: EFAULT (NULL fds with nfds > 0), EINVAL (nfds too large).
  */
 int zts_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+/*
+ select(2) over zts fds with the system's `fd_set` (so at most
+ FD_SETSIZE, 1024, fds). Each set may be NULL; they are rewritten to the
+ ready fds. `timeout` NULL waits forever. The exception set reports
+ nothing (zts has no out-of-band data) and is cleared. Returns the
+ number of bits set, 0 on timeout.
+ Errors: EINVAL (nfds or timeout), EBADF (a set names a non-zts fd).
+ */
+int zts_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, struct timeval *timeout);
 
 /*
  Creates a socket on node `node` and returns its fd. `domain` is AF_INET
@@ -306,6 +388,44 @@ int zts_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
  Errors: EBADF, EFAULT, ENOTCONN.
  */
 int zts_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
+
+/*
+ Creates a watch: an OS file descriptor (an eventfd) that is readable
+ while at least one zts socket added to it is ready for what it was
+ added for. Put it in epoll, poll, select, libuv or asyncio
+ (`loop.add_reader`) beside your own fds; when it is readable, call
+ zts_watch_ready to learn which sockets are ready. Level-triggered: a
+ socket is reported, and the fd stays readable, while it remains ready.
+ Returns the OS fd; close it only with zts_watch_free.
+ Errors: EMFILE/ENFILE (no fd available).
+ */
+int zts_watch_new(void);
+
+/*
+ Watches zts fd `fd` for `events` (POLLIN, POLLOUT, POLLRDHUP; POLLERR
+ and POLLHUP are always reported). Adding an fd again replaces its events.
+ Errors: EBADF (`watch` is not a watch, or `fd` not a zts fd).
+ */
+int zts_watch_add(int watch, int fd, short events);
+
+/*
+ Stops watching `fd`. Errors: EBADF, ENOENT (not watched).
+ */
+int zts_watch_del(int watch, int fd);
+
+/*
+ Never blocks: fills up to `max` entries of `out` (valid for `max`
+ entries during the call) with ready zts fds (`fd`, `revents`; `events`
+ is set to 0) and returns how many, 0 if none. A watched fd that was
+ closed is reported once with POLLNVAL and forgotten.
+ Errors: EBADF, EFAULT (NULL out with max > 0), EINVAL (max < 0).
+ */
+int zts_watch_ready(int watch, struct pollfd *out, int max);
+
+/*
+ Forgets the watch and closes its OS fd. Errors: EBADF.
+ */
+int zts_watch_free(int watch);
 
 #ifdef __cplusplus
 }  // extern "C"

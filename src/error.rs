@@ -45,6 +45,7 @@ errnos!(
     ENOPROTOOPT,
     ENOTCONN,
     ENOTSOCK,
+    ENOTTY,
     EOPNOTSUPP,
     EPERM,
     EPIPE,

@@ -7,6 +7,7 @@
 //! taps such as the in-process switch (`mem:NAME`).
 
 pub mod error;
+pub mod events;
 pub mod ffi;
 pub mod node;
 pub mod socket;

@@ -2,6 +2,7 @@
 //! thread. A process-wide table maps small ids to nodes.
 
 use crate::error::{Errno, Result};
+use crate::events::{self, Kind};
 use crate::socket::options::SockOpts;
 use crate::socket::{Proto, Socket};
 use crate::stack::route::{NetAddr, Route, Routing, parse_cidr};
@@ -118,6 +119,7 @@ impl Node {
         let a = NetAddr { net, addr, prefix };
         if let Some(r) = &inner.running {
             r.handle.add_addr(a)?;
+            events::emit(Kind::AddrAdded, self.id, net as i32, Some(addr));
         }
         inner.routing.addrs.push(a);
         Ok(())
@@ -188,6 +190,13 @@ impl Node {
             })
             .collect();
         inner.running = Some(stack::start(self.id, &specs, inner.routing.clone())?);
+        events::emit(Kind::NodeUp, self.id, -1, None);
+        for net in 0..inner.nets.len() {
+            events::emit(Kind::NetUp, self.id, net as i32, None);
+            for a in inner.routing.addrs.iter().filter(|a| a.net == net) {
+                events::emit(Kind::AddrAdded, self.id, net as i32, Some(a.addr));
+            }
+        }
         Ok(())
     }
 
@@ -200,14 +209,16 @@ impl Node {
     }
 
     fn stop_inner(&self) -> bool {
-        let running = self.inner.lock().running.take();
-        match running {
-            Some(r) => {
-                r.stop();
-                true
-            }
-            None => false,
+        let mut inner = self.inner.lock();
+        let Some(running) = inner.running.take() else {
+            return false;
+        };
+        running.stop();
+        for net in 0..inner.nets.len() {
+            events::emit(Kind::NetDown, self.id, net as i32, None);
         }
+        events::emit(Kind::NodeDown, self.id, -1, None);
+        true
     }
 
     fn handle(&self) -> Result<Arc<StackHandle>> {

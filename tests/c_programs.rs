@@ -70,3 +70,10 @@ fn node_cycles_leave_no_leak_under_valgrind() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("definitely lost"), "{err}");
 }
+
+#[test]
+fn one_epoll_loop_serves_200_zts_connections_and_a_pipe() {
+    let exe = build_c("epoll_server", &["tests/c/epoll_server.c"], &[]);
+    let out = run_ok(&mut Command::new(exe), LIMIT);
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+}

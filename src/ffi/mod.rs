@@ -9,11 +9,13 @@
 
 pub mod addr;
 pub mod errno;
+pub mod events;
 pub mod io;
 pub mod node;
 pub mod options;
 pub mod poll;
 pub mod socket;
+pub mod watch;
 
 use crate::error::{Errno, Result};
 use std::panic::{AssertUnwindSafe, catch_unwind};

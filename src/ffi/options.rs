@@ -84,3 +84,29 @@ pub extern "C" fn zts_fcntl(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
         }
     })
 }
+
+/// ioctl(2) on a zts fd: FIONREAD writes to `*(int *)arg` the bytes a read
+/// would return now (the size of the next datagram on a datagram socket);
+/// FIONBIO sets O_NONBLOCK from `*(int *)arg`.
+/// Errors: EBADF, EFAULT (NULL arg), ENOTTY (other requests).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zts_ioctl(fd: c_int, request: libc::c_ulong, arg: *mut c_void) -> c_int {
+    call(-1, || {
+        let sock = table::get(fd)?;
+        if arg.is_null() {
+            return Err(Errno::EFAULT);
+        }
+        let arg = arg as *mut c_int;
+        match request {
+            libc::FIONREAD => {
+                let n = sock.readable_bytes()?;
+                // SAFETY: arg is non-NULL and points to an int per the C contract.
+                unsafe { arg.write_unaligned(n.min(c_int::MAX as usize) as c_int) };
+            }
+            // SAFETY: arg is non-NULL and points to an int per the C contract.
+            libc::FIONBIO => sock.set_nonblocking(unsafe { arg.read_unaligned() } != 0)?,
+            _ => return Err(Errno::ENOTTY),
+        }
+        Ok(0)
+    })
+}

@@ -1,11 +1,10 @@
-//! zts_poll: waits for readiness on many zts fds.
+//! zts_poll and zts_select: wait for readiness on many zts fds.
 
 use super::call;
-use crate::error::{Errno, Result};
-use crate::socket::table::{self, FdRef};
-use crate::socket::waiter::PollWaiter;
-use libc::{c_int, nfds_t, pollfd};
-use std::sync::Arc;
+use crate::error::Errno;
+use crate::socket::poll::poll;
+use crate::socket::table;
+use libc::{c_int, fd_set, nfds_t, pollfd, timeval};
 use std::time::{Duration, Instant};
 
 /// Most fds one call watches.
@@ -38,40 +37,76 @@ pub unsafe extern "C" fn zts_poll(fds: *mut pollfd, nfds: nfds_t, timeout_ms: c_
     })
 }
 
-fn poll(entries: &mut [pollfd], deadline: Option<Instant>) -> Result<c_int> {
-    let socks: Vec<Option<FdRef>> = entries
-        .iter()
-        .map(|e| {
-            if e.fd < 0 {
-                None
-            } else {
-                table::get(e.fd).ok()
+/// select(2) over zts fds with the system's `fd_set` (so at most
+/// FD_SETSIZE, 1024, fds). Each set may be NULL; they are rewritten to the
+/// ready fds. `timeout` NULL waits forever. The exception set reports
+/// nothing (zts has no out-of-band data) and is cleared. Returns the
+/// number of bits set, 0 on timeout.
+/// Errors: EINVAL (nfds or timeout), EBADF (a set names a non-zts fd).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zts_select(
+    nfds: c_int,
+    readfds: *mut fd_set,
+    writefds: *mut fd_set,
+    exceptfds: *mut fd_set,
+    timeout: *mut timeval,
+) -> c_int {
+    call(-1, || {
+        if !(0..=libc::FD_SETSIZE as c_int).contains(&nfds) {
+            return Err(Errno::EINVAL);
+        }
+        let deadline = if timeout.is_null() {
+            None
+        } else {
+            // SAFETY: timeout is non-NULL and valid per the C contract.
+            let tv = unsafe { *timeout };
+            if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
+                return Err(Errno::EINVAL);
             }
-        })
-        .collect();
-    let waiter = Arc::new(PollWaiter::default());
-    for s in socks.iter().flatten() {
-        s.state.lock().waiters.push(waiter.clone());
-    }
-    let ready = loop {
-        let mut ready = 0;
-        for (e, s) in entries.iter_mut().zip(&socks) {
-            e.revents = match (e.fd, s) {
-                (fd, _) if fd < 0 => 0,
-                (_, None) => libc::POLLNVAL,
-                (_, Some(s)) => {
-                    s.readiness() & (e.events | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL)
-                }
-            };
-            ready += (e.revents != 0) as c_int;
+            Some(Instant::now() + Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+        };
+        // SAFETY: each set is NULL or a valid fd_set per the C contract.
+        let is_set =
+            |set: *mut fd_set, fd: c_int| !set.is_null() && unsafe { libc::FD_ISSET(fd, set) };
+        let mut entries: Vec<pollfd> = Vec::new();
+        for fd in 0..nfds {
+            let mut events = 0;
+            if is_set(readfds, fd) {
+                events |= libc::POLLIN;
+            }
+            if is_set(writefds, fd) {
+                events |= libc::POLLOUT;
+            }
+            if events != 0 || is_set(exceptfds, fd) {
+                table::get(fd)?;
+                entries.push(pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+            }
         }
-        if ready > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
-            break ready;
+        poll(&mut entries, deadline)?;
+        for set in [readfds, writefds, exceptfds] {
+            if !set.is_null() {
+                // SAFETY: set is a valid fd_set per the C contract.
+                unsafe { libc::FD_ZERO(set) };
+            }
         }
-        waiter.wait(deadline);
-    };
-    for s in socks.iter().flatten() {
-        s.state.lock().waiters.retain(|w| !Arc::ptr_eq(w, &waiter));
-    }
-    Ok(ready)
+        let mut count = 0;
+        for e in &entries {
+            let hangup = e.revents & (libc::POLLERR | libc::POLLHUP) != 0;
+            if e.events & libc::POLLIN != 0 && (e.revents & libc::POLLIN != 0 || hangup) {
+                // SAFETY: readfds is non-NULL (the fd asked for POLLIN) and fd < FD_SETSIZE.
+                unsafe { libc::FD_SET(e.fd, readfds) };
+                count += 1;
+            }
+            if e.events & libc::POLLOUT != 0 && (e.revents & libc::POLLOUT != 0 || hangup) {
+                // SAFETY: writefds is non-NULL (the fd asked for POLLOUT) and fd < FD_SETSIZE.
+                unsafe { libc::FD_SET(e.fd, writefds) };
+                count += 1;
+            }
+        }
+        Ok(count)
+    })
 }

@@ -5,11 +5,13 @@
 pub mod datagrams;
 mod dgram;
 pub mod options;
+pub mod poll;
 pub mod ring;
 mod sockopt;
 mod stream;
 pub mod table;
 pub mod waiter;
+pub mod watch;
 
 use crate::error::{Errno, Result};
 use crate::stack::StackHandle;
@@ -23,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
-use waiter::PollWaiter;
+use waiter::Waker;
 
 /// What a socket speaks.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -103,7 +105,7 @@ pub struct SockState {
     pub connect_deadline: Option<Instant>,
     /// TCP_MAXSEG: the segment size of the established connection.
     pub mss: usize,
-    pub waiters: Vec<Arc<PollWaiter>>,
+    pub waiters: Vec<Arc<dyn Waker>>,
 }
 
 pub struct Socket {

@@ -188,6 +188,16 @@ impl Socket {
         Ok(())
     }
 
+    /// FIONREAD: queued bytes, or the next datagram's size.
+    pub fn readable_bytes(&self) -> Result<usize> {
+        let st = self.state.lock();
+        self.check_open(&st)?;
+        Ok(match self.proto {
+            Proto::Tcp => st.rx.len(),
+            _ => st.rx_dgrams.front().map_or(0, |d| d.data.len()),
+        })
+    }
+
     pub fn is_nonblocking(&self) -> Result<bool> {
         let st = self.state.lock();
         self.check_open(&st)?;

@@ -1,5 +1,13 @@
-//! A wait on many sockets at once (`zts_poll`): each socket it watches holds
-//! the waiter and fires it on every readiness change.
+//! Waits on many sockets at once: each socket holds the waiters interested
+//! in it and wakes them on every readiness change. `zts_poll` blocks on a
+//! [`PollWaiter`]; a watch (event-loop integration) marks the socket dirty
+//! and signals its OS fd.
+
+/// Something a socket wakes when its readiness may have changed. Called
+/// with the socket's state locked: it must not lock any socket.
+pub trait Waker: Send + Sync {
+    fn wake(&self);
+}
 
 use parking_lot::{Condvar, Mutex};
 use std::time::Instant;
@@ -10,12 +18,14 @@ pub struct PollWaiter {
     cond: Condvar,
 }
 
-impl PollWaiter {
-    pub fn wake(&self) {
+impl Waker for PollWaiter {
+    fn wake(&self) {
         *self.fired.lock() = true;
         self.cond.notify_one();
     }
+}
 
+impl PollWaiter {
     /// Waits for a wake since the last call, or until `deadline`.
     /// Returns false on timeout.
     pub fn wait(&self, deadline: Option<Instant>) -> bool {
