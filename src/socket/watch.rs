@@ -41,20 +41,21 @@ pub struct Watch {
     efd: OwnedFd,
     signalled: AtomicBool,
     inner: Mutex<Inner>,
+    /// Sockets that woke the watch, apart from `inner` so a socket can
+    /// mark itself (under its own lock) without the watch's main lock.
+    marks: Mutex<Vec<i32>>,
 }
 
-/// What a watched socket holds: a way to mark itself dirty in the watch.
+/// What a watched socket holds: a way to mark itself in the watch.
 struct Link {
     watch: Weak<Watch>,
     fd: i32,
-    dirty: Arc<Mutex<Vec<i32>>>,
 }
 
 impl Waker for Link {
     fn wake(&self) {
-        // Runs under the socket's lock: only leaf locks here.
-        self.dirty.lock().push(self.fd);
         if let Some(w) = self.watch.upgrade() {
+            w.marks.lock().push(self.fd);
             w.signal();
         }
     }
@@ -77,17 +78,8 @@ impl Watch {
     }
 }
 
-/// Pending dirty marks per watch, kept apart from `Inner` so a socket can
-/// mark itself without taking the watch's main lock.
-static DIRTY: Lazy<Mutex<HashMap<i32, Arc<Mutex<Vec<i32>>>>>> =
-    Lazy::new(|| Mutex::new(HashMap::new()));
-
 fn get(wfd: i32) -> Result<Arc<Watch>> {
     WATCHES.lock().get(&wfd).cloned().ok_or(Errno::EBADF)
-}
-
-fn dirty_list(wfd: i32) -> Arc<Mutex<Vec<i32>>> {
-    DIRTY.lock().entry(wfd).or_default().clone()
 }
 
 /// Creates a watch and returns its OS fd.
@@ -107,6 +99,7 @@ pub fn new() -> Result<i32> {
         efd,
         signalled: AtomicBool::new(false),
         inner: Mutex::new(Inner::default()),
+        marks: Mutex::new(Vec::new()),
     });
     WATCHES.lock().insert(raw, watch);
     Ok(raw)
@@ -120,7 +113,6 @@ pub fn add(wfd: i32, fd: i32, events: i16) -> Result<()> {
     let link: Arc<dyn Waker> = Arc::new(Link {
         watch: Arc::downgrade(&watch),
         fd,
-        dirty: dirty_list(wfd),
     });
     let mut inner = watch.inner.lock();
     if let Some(old) = inner.interest.remove(&fd) {
@@ -167,7 +159,7 @@ pub fn del(wfd: i32, fd: i32) -> Result<()> {
 pub fn ready(wfd: i32, out: &mut [(i32, i16)]) -> Result<usize> {
     let watch = get(wfd)?;
     watch.drain();
-    let marks = std::mem::take(&mut *dirty_list(wfd).lock());
+    let marks = std::mem::take(&mut *watch.marks.lock());
     let mut inner = watch.inner.lock();
     let mut candidates = std::mem::take(&mut inner.ready);
     candidates.extend(std::mem::take(&mut inner.dirty));
@@ -210,7 +202,6 @@ pub fn ready(wfd: i32, out: &mut [(i32, i16)]) -> Result<usize> {
 /// Forgets the watch and closes its OS fd.
 pub fn free(wfd: i32) -> Result<()> {
     let watch = WATCHES.lock().remove(&wfd).ok_or(Errno::EBADF)?;
-    DIRTY.lock().remove(&wfd);
     for (_, i) in watch.inner.lock().interest.drain() {
         i.sock
             .state
