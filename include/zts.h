@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <sys/select.h>
 #include <poll.h>
+#include <netdb.h>
 
 /*
  Kinds of `struct zts_event`.
@@ -177,6 +178,47 @@ ssize_t zts_recvmsg(int fd, struct msghdr *msg, int flags);
  Errors: as zts_sendto, plus EFAULT (NULL msg), EINVAL (msg_iovlen).
  */
 ssize_t zts_sendmsg(int fd, const struct msghdr *msg, int flags);
+
+/*
+ getaddrinfo(3) on node `node`: numeric addresses, "localhost", names
+ added with zts_hosts_add, then DNS (A and AAAA) over the node's networks
+ to the servers added with zts_dns_add. `host`, `service` and `hints`
+ (each may be NULL, not both host and service) are read during the call;
+ on success `*res` is a list to free with zts_freeaddrinfo (not the
+ system's freeaddrinfo). Returns 0 or an EAI_* code (zts_gai_strerror
+ explains it); EAI_SYSTEM sets errno.
+ */
+int zts_node_getaddrinfo(int node, const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **res);
+
+/*
+ zts_node_getaddrinfo on the default node (zts_node_set_default);
+ without one, only numeric hosts and "localhost" resolve.
+ */
+int zts_getaddrinfo(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **res);
+
+/*
+ Frees a list from zts_getaddrinfo; NULL is a no-op.
+ */
+void zts_freeaddrinfo(struct addrinfo *res);
+
+/*
+ The message for an EAI_* code from zts_getaddrinfo (the platform's
+ text); a static string, never freed.
+ */
+const char *zts_gai_strerror(int code);
+
+/*
+ Makes `name` resolve to `addr` (numeric) on node `node`, before DNS; a
+ name may have several addresses. Errors: ENODEV, EFAULT, EINVAL.
+ */
+int zts_hosts_add(int node, const char *name, const char *addr);
+
+/*
+ Adds a DNS server (numeric IPv4 or IPv6 address) for node `node`'s
+ lookups; up to 4 are asked, in the order added. It is reached over the
+ network its address routes to. Errors: ENODEV, EFAULT, EINVAL.
+ */
+int zts_dns_add(int node, const char *addr);
 
 /*
  Creates a stopped node and returns its id (a small non-negative int),

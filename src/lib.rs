@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod ffi;
 pub mod node;
+pub mod resolve;
 pub mod socket;
 pub mod stack;
 pub mod tap;

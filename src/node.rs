@@ -33,6 +33,8 @@ struct NetConfig {
 struct NodeInner {
     nets: Vec<NetConfig>,
     routing: Routing,
+    /// Names this node resolves without DNS.
+    hosts: Vec<(String, IpAddr)>,
     running: Option<Running>,
 }
 
@@ -219,6 +221,56 @@ impl Node {
         }
         events::emit(Kind::NodeDown, self.id, -1, None);
         true
+    }
+
+    /// Adds `name` -> `addr` to the node's hosts table.
+    pub fn hosts_add(&self, name: &str, addr: &str) -> Result<()> {
+        let addr: IpAddr = addr.parse().map_err(|_| Errno::EINVAL)?;
+        let name = name.trim_end_matches('.');
+        if name.is_empty() || name.len() > 253 || name.parse::<IpAddr>().is_ok() {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        if !inner
+            .hosts
+            .iter()
+            .any(|(n, a)| n.eq_ignore_ascii_case(name) && *a == addr)
+        {
+            inner.hosts.push((name.to_string(), addr));
+        }
+        Ok(())
+    }
+
+    pub fn hosts_lookup(&self, name: &str) -> Vec<IpAddr> {
+        let inner = self.inner.lock();
+        inner
+            .hosts
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, a)| *a)
+            .collect()
+    }
+
+    /// Adds a DNS server (at most 4 are used).
+    pub fn dns_add(&self, addr: &str) -> Result<()> {
+        let addr: IpAddr = addr.parse().map_err(|_| Errno::EINVAL)?;
+        if addr.is_unspecified() || addr.is_multicast() {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        if inner.routing.dns.contains(&addr) {
+            return Ok(());
+        }
+        inner.routing.dns.push(addr);
+        if let Some(r) = &inner.running {
+            r.handle.set_dns(inner.routing.dns.clone())?;
+        }
+        Ok(())
+    }
+
+    /// The running stack (ENETDOWN when stopped).
+    pub fn stack(&self) -> Result<Arc<StackHandle>> {
+        self.handle()
     }
 
     fn handle(&self) -> Result<Arc<StackHandle>> {

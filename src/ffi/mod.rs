@@ -11,6 +11,7 @@ pub mod addr;
 pub mod errno;
 pub mod events;
 pub mod io;
+pub mod names;
 pub mod node;
 pub mod options;
 pub mod poll;

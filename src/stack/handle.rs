@@ -1,6 +1,7 @@
 //! What app threads share with a running node's stack thread: the waker,
 //! the inbox of new work, the port table and the node's addresses.
 
+use super::dns::Lookup;
 use super::ports::PortTable;
 use super::route::{NetAddr, Route, Routing};
 use crate::error::{Errno, Result};
@@ -11,14 +12,23 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Work app threads hand the stack thread, taken in order.
+pub(super) enum Command {
+    /// A socket started connecting, listening, or was bound (datagrams).
+    Socket(Arc<Socket>),
+    Addr(NetAddr),
+    Route(Route),
+    /// The DNS servers changed.
+    Dns,
+    Lookup(Arc<Lookup>),
+    /// Join (true) or leave a multicast group on a network.
+    Group(usize, IpAddr, bool),
+}
+
 #[derive(Default)]
 pub(super) struct Inbox {
     pub down: bool,
-    /// Sockets that started connecting or listening.
-    pub sockets: Vec<Arc<Socket>>,
-    /// Addresses and routes added while running.
-    pub addrs: Vec<NetAddr>,
-    pub routes: Vec<Route>,
+    pub commands: Vec<Command>,
 }
 
 pub struct StackHandle {
@@ -65,52 +75,73 @@ impl StackHandle {
     }
 
     /// Marks the stack stopped; nothing more is accepted into the inbox.
-    /// Returns what was queued but never taken.
-    pub(super) fn mark_down(&self) -> Vec<Arc<Socket>> {
+    /// Wakes whoever waits on work queued but never taken.
+    pub(super) fn mark_down(&self) {
         let mut inbox = self.inbox.lock();
         inbox.down = true;
         self.down.store(true, Ordering::Release);
-        std::mem::take(&mut inbox.sockets)
+        for c in inbox.commands.drain(..) {
+            match c {
+                Command::Socket(sock) => {
+                    let st = sock.state.lock();
+                    sock.notify(&st);
+                }
+                Command::Lookup(l) => l.finish(Err(super::dns::LookupError::Down)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Queues work for the stack thread; ENETDOWN once it stopped.
+    pub(super) fn send(&self, c: Command) -> Result<()> {
+        let mut inbox = self.inbox.lock();
+        if inbox.down {
+            return Err(Errno::ENETDOWN);
+        }
+        inbox.commands.push(c);
+        drop(inbox);
+        self.kick();
+        Ok(())
     }
 
     pub fn kick(&self) {
         self.waker.kick();
     }
 
-    /// Hands a socket that started connecting or listening to the stack.
+    /// Hands a socket that started connecting or listening, or a bound
+    /// datagram socket, to the stack.
     pub fn submit(&self, sock: Arc<Socket>) -> Result<()> {
-        let mut inbox = self.inbox.lock();
-        if inbox.down {
-            return Err(Errno::ENETDOWN);
-        }
-        inbox.sockets.push(sock);
-        drop(inbox);
-        self.kick();
-        Ok(())
+        self.send(Command::Socket(sock))
     }
 
     pub fn add_addr(&self, addr: NetAddr) -> Result<()> {
-        let mut inbox = self.inbox.lock();
-        if inbox.down {
-            return Err(Errno::ENETDOWN);
-        }
+        self.send(Command::Addr(addr))?;
         self.routing.write().addrs.push(addr);
-        inbox.addrs.push(addr);
-        drop(inbox);
-        self.kick();
         Ok(())
     }
 
     pub fn add_route(&self, route: Route) -> Result<()> {
-        let mut inbox = self.inbox.lock();
-        if inbox.down {
-            return Err(Errno::ENETDOWN);
-        }
-        self.routing.write().routes.push(route);
-        inbox.routes.push(route);
-        drop(inbox);
-        self.kick();
+        self.send(Command::Route(route))?;
+        let mut routing = self.routing.write();
+        routing
+            .routes
+            .retain(|r| !(r.dst == route.dst && r.prefix == route.prefix));
+        routing.routes.push(route);
         Ok(())
+    }
+
+    pub fn set_dns(&self, servers: Vec<IpAddr>) -> Result<()> {
+        self.routing.write().dns = servers;
+        self.send(Command::Dns)
+    }
+
+    /// Starts a DNS query; the stack finishes `lookup`.
+    pub fn lookup(&self, lookup: Arc<Lookup>) -> Result<()> {
+        self.send(Command::Lookup(lookup))
+    }
+
+    pub fn multicast(&self, net: usize, group: IpAddr, join: bool) -> Result<()> {
+        self.send(Command::Group(net, group, join))
     }
 
     /// The node's addresses and routes, read-locked.

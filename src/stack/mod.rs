@@ -4,6 +4,7 @@
 
 pub mod device;
 mod dgram;
+pub mod dns;
 pub mod handle;
 pub mod ports;
 pub mod route;
@@ -17,6 +18,7 @@ use crate::tap::{self, MacAddr};
 use crate::wake::StackWaker;
 use device::NetDevice;
 use dgram::Dgram;
+use handle::Command;
 pub use handle::StackHandle;
 use once_cell::sync::Lazy;
 use route::{NetAddr, Route, Routing};
@@ -129,6 +131,7 @@ pub fn start(node: i32, specs: &[NetSpec], mut routing: Routing) -> Result<Runni
         conns: Vec::new(),
         listeners: Vec::new(),
         dgrams: Vec::new(),
+        resolver: dns::Resolver::default(),
     };
     let thread = std::thread::Builder::new()
         .name(format!("zts-stack-{node}"))
@@ -149,10 +152,7 @@ impl Running {
     /// Stops the stack thread; every blocked call on its sockets returns
     /// ENETDOWN.
     pub fn stop(mut self) {
-        for sock in self.handle.mark_down() {
-            let st = sock.state.lock();
-            sock.notify(&st);
-        }
+        self.handle.mark_down();
         self.handle.kick();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -176,6 +176,7 @@ struct Stack {
     conns: Vec<Conn>,
     listeners: Vec<Listener>,
     dgrams: Vec<Dgram>,
+    resolver: dns::Resolver,
 }
 
 impl Stack {
@@ -184,10 +185,7 @@ impl Stack {
         // A panic here must not leave app threads blocked forever: the node
         // goes down and every caller gets ENETDOWN.
         if catch_unwind(AssertUnwindSafe(|| self.serve())).is_err() {
-            for sock in self.handle.mark_down() {
-                let st = sock.state.lock();
-                sock.notify(&st);
-            }
+            self.handle.mark_down();
         }
         let _ = catch_unwind(AssertUnwindSafe(|| self.teardown()));
         self.handle.waker.detach();
@@ -219,26 +217,39 @@ impl Stack {
     }
 
     fn take_inbox(&mut self) {
-        let (socks, addrs, routes) = {
-            let mut inbox = self.handle.inbox.lock();
-            (
-                std::mem::take(&mut inbox.sockets),
-                std::mem::take(&mut inbox.addrs),
-                std::mem::take(&mut inbox.routes),
-            )
-        };
-        for a in addrs {
-            if let Some(net) = self.nets.get_mut(a.net) {
-                let _ = add_iface_addr(&mut net.iface, &a);
+        let commands = std::mem::take(&mut self.handle.inbox.lock().commands);
+        for c in commands {
+            match c {
+                Command::Socket(sock) => self.register(sock),
+                Command::Addr(a) => {
+                    if let Some(net) = self.nets.get_mut(a.net) {
+                        let _ = add_iface_addr(&mut net.iface, &a);
+                    }
+                }
+                Command::Route(r) => {
+                    if let Some(net) = self.nets.get_mut(r.net) {
+                        add_iface_route(&mut net.iface, &r);
+                    }
+                }
+                Command::Dns => {
+                    let routing = self.handle.routing().clone();
+                    self.resolver.servers_changed(&mut self.nets, &routing);
+                }
+                Command::Lookup(l) => {
+                    let routing = self.handle.routing().clone();
+                    self.resolver.start(&mut self.nets, &routing, l);
+                }
+                Command::Group(net, group, join) => {
+                    if let Some(net) = self.nets.get_mut(net) {
+                        let iface = &mut net.iface;
+                        let _ = if join {
+                            iface.join_multicast_group(IpAddress::from(group))
+                        } else {
+                            iface.leave_multicast_group(IpAddress::from(group))
+                        };
+                    }
+                }
             }
-        }
-        for r in routes {
-            if let Some(net) = self.nets.get_mut(r.net) {
-                add_iface_route(&mut net.iface, &r);
-            }
-        }
-        for sock in socks {
-            self.register(sock);
         }
     }
 
@@ -336,6 +347,9 @@ impl Stack {
             moved = true;
             self.conns.append(&mut born);
         }
+        if self.resolver.busy() {
+            moved |= self.resolver.pump(&mut self.nets);
+        }
         if !self.dgrams.is_empty() {
             let routing = self.handle.routing().clone();
             let mut i = 0;
@@ -396,6 +410,7 @@ impl Stack {
             let st = l.sock.state.lock();
             l.sock.notify(&st);
         }
+        self.resolver.abandon(&mut self.nets);
         for mut d in self.dgrams.drain(..) {
             d.close(&mut self.nets);
             let st = d.sock.state.lock();

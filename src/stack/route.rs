@@ -71,6 +71,8 @@ pub fn loopback_addrs(net: usize) -> [NetAddr; 2] {
 pub struct Routing {
     pub addrs: Vec<NetAddr>,
     pub routes: Vec<Route>,
+    /// DNS servers, in order of preference.
+    pub dns: Vec<IpAddr>,
 }
 
 impl Routing {
