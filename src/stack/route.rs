@@ -178,6 +178,7 @@ mod tests {
                     via: ip("10.0.0.1"),
                 },
             ],
+            dns: Vec::new(),
         };
         assert_eq!(r.route(ip("10.0.0.77")), Some(0));
         assert_eq!(r.route(ip("10.1.9.9")), Some(1));
