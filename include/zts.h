@@ -241,10 +241,15 @@ int zts_net_join(int node, const char *uri);
 
 /*
  Adds an address with its prefix length ("10.0.0.1/24", "fd00::1/64") to
- network `net` of the node; works on a stopped or running node.
+ network `net` of the node; works on a stopped or running node. "dhcp"
+ instead runs a DHCPv4 client on the network while the node runs: the
+ lease brings the IPv4 address, the default route and DNS servers, each
+ announced by ZTS_EVENT_ADDR_ADDED (and ZTS_EVENT_ADDR_REMOVED when the
+ lease ends).
 
  Errors: ENODEV, EFAULT, EINVAL (bad CIDR or network id), EADDRINUSE
- (the node already has it), ENOBUFS (more than 8 addresses on one network).
+ (the node already has it), ENOBUFS (more than 8 addresses on one
+ network), EALREADY (DHCP already on for the network).
  */
 int zts_addr_add(int node, int net, const char *cidr);
 

@@ -33,6 +33,8 @@ struct NetConfig {
 struct NodeInner {
     nets: Vec<NetConfig>,
     routing: Routing,
+    /// Networks that get their IPv4 address by DHCP.
+    dhcp: Vec<usize>,
     /// Names this node resolves without DNS.
     hosts: Vec<(String, IpAddr)>,
     running: Option<Running>,
@@ -103,12 +105,22 @@ impl Node {
     }
 
     pub fn add_addr(&self, net: i32, cidr: &str) -> Result<()> {
-        let (addr, prefix) = parse_cidr(cidr)?;
         let mut inner = self.inner.lock();
         let net = usize::try_from(net)
             .ok()
             .filter(|n| *n < inner.nets.len())
             .ok_or(Errno::EINVAL)?;
+        if cidr == "dhcp" {
+            if inner.dhcp.contains(&net) {
+                return Err(Errno::EALREADY);
+            }
+            if let Some(r) = &inner.running {
+                r.handle.start_dhcp(net)?;
+            }
+            inner.dhcp.push(net);
+            return Ok(());
+        }
+        let (addr, prefix) = parse_cidr(cidr)?;
         if addr.is_unspecified() || addr.is_loopback() {
             return Err(Errno::EINVAL);
         }
@@ -169,13 +181,18 @@ impl Node {
             libc::AF_INET6 => true,
             _ => return Err(Errno::EAFNOSUPPORT),
         };
-        inner
-            .routing
-            .addrs
-            .iter()
-            .find(|a| a.net == net && a.addr.is_ipv6() == v6)
-            .map(|a| a.addr)
-            .ok_or(Errno::EADDRNOTAVAIL)
+        // A running node may have more (from DHCP) than it was given.
+        let find = |r: &Routing| {
+            r.addrs
+                .iter()
+                .find(|a| a.net == net && a.addr.is_ipv6() == v6)
+                .map(|a| a.addr)
+        };
+        match &inner.running {
+            Some(r) => find(&r.handle.routing()),
+            None => find(&inner.routing),
+        }
+        .ok_or(Errno::EADDRNOTAVAIL)
     }
 
     pub fn start(&self) -> Result<()> {
@@ -191,7 +208,8 @@ impl Node {
                 mac: n.mac,
             })
             .collect();
-        inner.running = Some(stack::start(self.id, &specs, inner.routing.clone())?);
+        let running = stack::start(self.id, &specs, inner.routing.clone(), &inner.dhcp)?;
+        inner.running = Some(running);
         events::emit(Kind::NodeUp, self.id, -1, None);
         for net in 0..inner.nets.len() {
             events::emit(Kind::NetUp, self.id, net as i32, None);

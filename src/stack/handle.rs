@@ -21,6 +21,8 @@ pub(super) enum Command {
     /// The DNS servers changed.
     Dns,
     Lookup(Arc<Lookup>),
+    /// Run a DHCP client on a network.
+    Dhcp(usize),
     /// Join (true) or leave a multicast group on a network.
     Group(usize, IpAddr, bool),
 }
@@ -142,6 +144,14 @@ impl StackHandle {
 
     pub fn multicast(&self, net: usize, group: IpAddr, join: bool) -> Result<()> {
         self.send(Command::Group(net, group, join))
+    }
+
+    pub fn start_dhcp(&self, net: usize) -> Result<()> {
+        self.send(Command::Dhcp(net))
+    }
+
+    pub(super) fn routing_mut(&self) -> parking_lot::RwLockWriteGuard<'_, Routing> {
+        self.routing.write()
     }
 
     /// The node's addresses and routes, read-locked.

@@ -4,6 +4,7 @@
 
 pub mod device;
 mod dgram;
+mod dhcp;
 pub mod dns;
 pub mod handle;
 pub mod ports;
@@ -89,7 +90,12 @@ fn add_iface_route(iface: &mut Interface, r: &Route) {
 /// Attaches the node's taps and spawns its stack thread. Besides the
 /// joined networks the node gets an internal loopback network (the last
 /// one) carrying 127.0.0.1/8 and ::1.
-pub fn start(node: i32, specs: &[NetSpec], mut routing: Routing) -> Result<Running> {
+pub fn start(
+    node: i32,
+    specs: &[NetSpec],
+    mut routing: Routing,
+    dhcp_nets: &[usize],
+) -> Result<Running> {
     let waker = Arc::new(StackWaker::default());
     let now = Instant::now();
     let lo = specs.len();
@@ -125,14 +131,18 @@ pub fn start(node: i32, specs: &[NetSpec], mut routing: Routing) -> Result<Runni
         });
     }
     let handle = Arc::new(StackHandle::new(node, waker, routing));
-    let stack = Stack {
+    let mut stack = Stack {
         handle: handle.clone(),
         nets,
         conns: Vec::new(),
         listeners: Vec::new(),
         dgrams: Vec::new(),
         resolver: dns::Resolver::default(),
+        dhcp: Vec::new(),
     };
+    for &net in dhcp_nets {
+        stack.dhcp.extend(dhcp::Dhcp::start(&mut stack.nets, net));
+    }
     let thread = std::thread::Builder::new()
         .name(format!("zts-stack-{node}"))
         .spawn(move || stack.run())
@@ -177,6 +187,7 @@ struct Stack {
     listeners: Vec<Listener>,
     dgrams: Vec<Dgram>,
     resolver: dns::Resolver,
+    dhcp: Vec<dhcp::Dhcp>,
 }
 
 impl Stack {
@@ -238,6 +249,11 @@ impl Stack {
                 Command::Lookup(l) => {
                     let routing = self.handle.routing().clone();
                     self.resolver.start(&mut self.nets, &routing, l);
+                }
+                Command::Dhcp(net) => {
+                    if !self.dhcp.iter().any(|d| d.net() == net) {
+                        self.dhcp.extend(dhcp::Dhcp::start(&mut self.nets, net));
+                    }
                 }
                 Command::Group(net, group, join) => {
                     if let Some(net) = self.nets.get_mut(net) {
@@ -347,6 +363,9 @@ impl Stack {
             moved = true;
             self.conns.append(&mut born);
         }
+        for d in &mut self.dhcp {
+            moved |= d.pump(&mut self.nets, &self.handle);
+        }
         if self.resolver.busy() {
             moved |= self.resolver.pump(&mut self.nets);
         }
@@ -411,6 +430,9 @@ impl Stack {
             l.sock.notify(&st);
         }
         self.resolver.abandon(&mut self.nets);
+        for mut d in self.dhcp.drain(..) {
+            d.stop(&mut self.nets, &self.handle);
+        }
         for mut d in self.dgrams.drain(..) {
             d.close(&mut self.nets);
             let st = d.sock.state.lock();
