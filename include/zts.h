@@ -90,7 +90,9 @@ int zts_errno(void);
  at a time, from a dedicated thread, as soon as they happen; events with
  no handler set are dropped. The handler may call any zts function.
  `ev` is valid during the call only; `user` is passed back unchanged and
- must stay valid until the handler is replaced or cleared.
+ must stay valid until the handler is replaced or cleared: when this
+ returns (called from outside the handler), the previous handler is not
+ running and will not be called again.
  */
 int zts_set_event_handler(void (*cb)(const struct zts_event *ev, void *user), void *user);
 

@@ -34,7 +34,9 @@ pub type Handler = Arc<dyn Fn(&Event) + Send + Sync>;
 struct State {
     queue: VecDeque<Event>,
     handler: Option<Handler>,
-    thread: bool,
+    thread: Option<std::thread::ThreadId>,
+    /// A handler call is in progress.
+    delivering: bool,
 }
 
 #[derive(Default)]
@@ -57,23 +59,30 @@ pub fn emit(kind: Kind, node: i32, net: i32, addr: Option<IpAddr>) {
         net,
         addr,
     });
-    HUB.cond.notify_one();
+    HUB.cond.notify_all();
 }
 
 /// Sets (or with None, clears) the handler; starts the delivery thread
-/// the first time.
+/// the first time. On return the previous handler is not running and will
+/// not be called again (unless this is called from inside it), so the app
+/// may free what it used.
 pub fn set_handler(handler: Option<Handler>) -> crate::error::Result<()> {
     let mut st = HUB.state.lock();
     if handler.is_none() {
         st.queue.clear();
     }
     st.handler = handler;
-    if !st.thread && st.handler.is_some() {
-        std::thread::Builder::new()
+    if st.thread.is_none() && st.handler.is_some() {
+        let t = std::thread::Builder::new()
             .name("zts-events".into())
             .spawn(deliver)
             .map_err(|_| crate::error::Errno::EAGAIN)?;
-        st.thread = true;
+        st.thread = Some(t.thread().id());
+    }
+    if st.thread != Some(std::thread::current().id()) {
+        while st.delivering {
+            HUB.cond.wait(&mut st);
+        }
     }
     Ok(())
 }
@@ -87,6 +96,7 @@ fn deliver() {
                     let h = h.clone();
                     let ev = ev.clone();
                     st.queue.pop_front();
+                    st.delivering = true;
                     break (ev, h);
                 }
                 HUB.cond.wait(&mut st);
@@ -94,5 +104,7 @@ fn deliver() {
         };
         // A panic in a Rust handler must not end delivery for good.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&ev)));
+        HUB.state.lock().delivering = false;
+        HUB.cond.notify_all();
     }
 }

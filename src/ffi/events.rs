@@ -92,7 +92,9 @@ fn to_c(ev: &Event) -> zts_event {
 /// at a time, from a dedicated thread, as soon as they happen; events with
 /// no handler set are dropped. The handler may call any zts function.
 /// `ev` is valid during the call only; `user` is passed back unchanged and
-/// must stay valid until the handler is replaced or cleared.
+/// must stay valid until the handler is replaced or cleared: when this
+/// returns (called from outside the handler), the previous handler is not
+/// running and will not be called again.
 #[unsafe(no_mangle)]
 pub extern "C" fn zts_set_event_handler(
     cb: Option<extern "C" fn(ev: *const zts_event, user: *mut c_void)>,
