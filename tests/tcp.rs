@@ -392,3 +392,74 @@ fn loopback_works_inside_a_node_without_networks() {
     }
     ok(zts_node_free(n));
 }
+
+#[test]
+fn a_node_on_two_networks_routes_binds_and_listens_on_both() {
+    let left = node("multi-left", &["10.70.1.1/24"]);
+    let right = node("multi-right", &["10.70.2.1/24", "10.70.9.1/24"]);
+    let m = ok(zts_node_new());
+    for (seg, cidr) in [
+        ("mem:multi-left", "10.70.1.2/24"),
+        ("mem:multi-right", "10.70.2.2/24"),
+    ] {
+        let uri = std::ffi::CString::new(seg).unwrap();
+        let cidr = std::ffi::CString::new(cidr).unwrap();
+        // SAFETY: both are valid C strings.
+        unsafe {
+            let net = ok(zts_net_join(m, uri.as_ptr()));
+            ok(zts_addr_add(m, net, cidr.as_ptr()));
+        }
+    }
+    let (dst, via) = (
+        std::ffi::CString::new("10.70.9.0/24").unwrap(),
+        std::ffi::CString::new("10.70.2.1").unwrap(),
+    );
+    // SAFETY: both are valid C strings.
+    ok(unsafe { zts_route_add(m, dst.as_ptr(), via.as_ptr()) });
+    ok(zts_node_start(m));
+
+    // Outgoing: each host is reached over its own network, and through a route.
+    for (host, server) in [
+        (left, "10.70.1.1:80"),
+        (right, "10.70.2.1:80"),
+        (right, "10.70.9.1:80"),
+    ] {
+        let l = listener(host, sa(server), 1);
+        let c = tcp(m, libc::AF_INET);
+        ok(connect(c, sa(server)));
+        let (s, peer) = accept(l);
+        let expect_src = if server.starts_with("10.70.1.") {
+            "10.70.1.2"
+        } else {
+            "10.70.2.2"
+        };
+        assert_eq!(peer.ip().to_string(), expect_src, "to {server}");
+        for fd in [c, s, l] {
+            ok(zts_close(fd));
+        }
+    }
+    // Binding to an address picks its network.
+    let l = listener(right, sa("10.70.2.1:81"), 1);
+    let c = tcp(m, libc::AF_INET);
+    ok(bind(c, sa("10.70.2.2:0")));
+    ok(connect(c, sa("10.70.2.1:81")));
+    let (s, peer) = accept(l);
+    assert_eq!(peer.ip().to_string(), "10.70.2.2");
+    for fd in [c, s, l] {
+        ok(zts_close(fd));
+    }
+    // A wildcard listener accepts on both networks.
+    let l = listener(m, sa("0.0.0.0:90"), 4);
+    for (host, target) in [(left, "10.70.1.2:90"), (right, "10.70.2.2:90")] {
+        let c = tcp(host, libc::AF_INET);
+        ok(connect(c, sa(target)));
+        let (s, _) = accept(l);
+        assert_eq!(sockname(s, false), sa(target));
+        ok(zts_close(c));
+        ok(zts_close(s));
+    }
+    ok(zts_close(l));
+    for n in [left, right, m] {
+        ok(zts_node_free(n));
+    }
+}

@@ -258,3 +258,97 @@ fn checksum(data: &[u8]) -> u16 {
     }
     !(sum as u16)
 }
+
+fn ip_mreq(group: &str) -> libc::ip_mreq {
+    let g: std::net::Ipv4Addr = group.parse().unwrap();
+    libc::ip_mreq {
+        imr_multiaddr: libc::in_addr {
+            s_addr: u32::from(g).to_be(),
+        },
+        imr_interface: libc::in_addr { s_addr: 0 },
+    }
+}
+
+fn set_struct<T>(fd: i32, level: i32, name: i32, v: &T) -> i32 {
+    // SAFETY: v is valid for its size during the call.
+    unsafe {
+        zts::ffi::options::zts_setsockopt(
+            fd,
+            level,
+            name,
+            v as *const T as *const _,
+            std::mem::size_of::<T>() as u32,
+        )
+    }
+}
+
+#[test]
+fn multicast_members_receive_until_they_leave() {
+    let a = node("udp-mcast", &["10.25.0.1/24"]);
+    let b = node("udp-mcast", &["10.25.0.2/24"]);
+    let c = node("udp-mcast", &["10.25.0.3/24"]);
+    let members: Vec<i32> = [b, c]
+        .iter()
+        .map(|&n| {
+            let fd = udp(n, libc::AF_INET);
+            ok(bind(fd, sa("0.0.0.0:7100")));
+            set_timeout(fd, libc::SO_RCVTIMEO, 5000);
+            ok(set_struct(
+                fd,
+                libc::IPPROTO_IP,
+                libc::IP_ADD_MEMBERSHIP,
+                &ip_mreq("239.1.2.3"),
+            ));
+            fd
+        })
+        .collect();
+    expect_err(
+        set_struct(
+            members[0],
+            libc::IPPROTO_IP,
+            libc::IP_ADD_MEMBERSHIP,
+            &ip_mreq("239.1.2.3"),
+        ) as isize,
+        libc::EADDRINUSE,
+    );
+    expect_err(
+        set_struct(
+            members[0],
+            libc::IPPROTO_IP,
+            libc::IP_ADD_MEMBERSHIP,
+            &ip_mreq("10.25.0.9"),
+        ) as isize,
+        libc::EINVAL,
+    );
+    let tx = udp(a, libc::AF_INET);
+    assert_eq!(sendto(tx, b"to the group", sa("239.1.2.3:7100")), 12);
+    let mut buf = [0u8; 64];
+    for &fd in &members {
+        let (n, from) = recvfrom(fd, &mut buf, 0);
+        assert_eq!(&buf[..n as usize], b"to the group");
+        assert_eq!(from.unwrap().ip(), sa("10.25.0.1:0").ip());
+    }
+    ok(set_struct(
+        members[1],
+        libc::IPPROTO_IP,
+        libc::IP_DROP_MEMBERSHIP,
+        &ip_mreq("239.1.2.3"),
+    ));
+    assert_eq!(sendto(tx, b"members only", sa("239.1.2.3:7100")), 12);
+    // Sent after the group datagram on the same path: arrives after it.
+    assert_eq!(sendto(tx, b"marker", sa("10.25.0.3:7100")), 6);
+    let (n, _) = recvfrom(members[0], &mut buf, 0);
+    assert_eq!(&buf[..n as usize], b"members only");
+    let (n, _) = recvfrom(members[1], &mut buf, 0);
+    assert_eq!(
+        &buf[..n as usize],
+        b"marker",
+        "a socket that left hears nothing more"
+    );
+    for fd in members.into_iter().chain([tx]) {
+        ok(zts_close(fd));
+    }
+    for n in [a, b, c] {
+        ok(zts_node_free(n));
+    }
+}

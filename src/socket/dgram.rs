@@ -109,7 +109,9 @@ impl Socket {
         if self.is_broadcast(dst.ip()) && !broadcast_ok {
             return Err(Errno::EACCES);
         }
-        if self.stack.route(dst.ip()).is_none() && !self.is_broadcast(dst.ip()) {
+        // Broadcast and multicast leave through the socket's first network.
+        let group = self.is_broadcast(dst.ip()) || dst.ip().is_multicast();
+        if self.stack.route(dst.ip()).is_none() && !group {
             return Err(Errno::ENETUNREACH);
         }
         Ok(())

@@ -103,6 +103,8 @@ pub struct SockState {
     /// Bumped when an option the stack applies to smoltcp changes.
     pub opts_generation: u32,
     pub connect_deadline: Option<Instant>,
+    /// Multicast groups this socket joined, per network.
+    pub groups: Vec<(usize, std::net::IpAddr)>,
     /// TCP_MAXSEG: the segment size of the established connection.
     pub mss: usize,
     pub waiters: Vec<Arc<dyn Waker>>,
@@ -149,6 +151,7 @@ impl Socket {
                 opts_generation: 0,
                 connect_deadline: None,
                 mss: 536,
+                groups: Vec::new(),
                 waiters: Vec::new(),
             }),
             cond: Condvar::new(),

@@ -5,6 +5,7 @@ use super::options::{DEFAULT_HOPS, clamp_buf};
 use super::{Phase, Proto, Socket};
 use crate::error::{Errno, Result};
 use std::mem::size_of;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 fn read_int(val: &[u8]) -> Result<i32> {
@@ -62,7 +63,72 @@ fn read_bool(val: &[u8]) -> Result<bool> {
     Ok(read_int(val)? != 0)
 }
 
+/// struct ip_mreq (or ip_mreqn): the group and the local address of the
+/// network to join it on (None: every IPv4 network).
+fn read_ip_mreq(val: &[u8]) -> Result<(Ipv4Addr, Option<Ipv4Addr>)> {
+    if val.len() < size_of::<libc::ip_mreq>() {
+        return Err(Errno::EINVAL);
+    }
+    let group = Ipv4Addr::new(val[0], val[1], val[2], val[3]);
+    let via = Ipv4Addr::new(val[4], val[5], val[6], val[7]);
+    if !group.is_multicast() {
+        return Err(Errno::EINVAL);
+    }
+    Ok((group, (!via.is_unspecified()).then_some(via)))
+}
+
+/// struct ipv6_mreq: the group and an interface index (network n is
+/// index n + 1; 0 means every IPv6 network).
+fn read_ipv6_mreq(val: &[u8]) -> Result<(Ipv6Addr, u32)> {
+    if val.len() < size_of::<libc::ipv6_mreq>() {
+        return Err(Errno::EINVAL);
+    }
+    let octets: [u8; 16] = val[..16].try_into().unwrap();
+    let group = Ipv6Addr::from(octets);
+    let index = u32::from_ne_bytes(val[16..20].try_into().unwrap());
+    if !group.is_multicast() {
+        return Err(Errno::EINVAL);
+    }
+    Ok((group, index))
+}
+
 impl Socket {
+    /// The networks a multicast join applies to.
+    fn group_nets(&self, via: Option<IpAddr>, v6: bool) -> Result<Vec<usize>> {
+        let routing = self.stack.routing();
+        match via {
+            Some(ip) => routing
+                .net_of(ip)
+                .map(|n| vec![n])
+                .ok_or(Errno::EADDRNOTAVAIL),
+            None => Ok(routing
+                .nets_for(v6)
+                .into_iter()
+                .filter(|n| !routing.is_loopback_net(*n))
+                .collect()),
+        }
+    }
+
+    fn membership(
+        &self,
+        mut st: parking_lot::MutexGuard<'_, super::SockState>,
+        group: IpAddr,
+        nets: Vec<usize>,
+        join: bool,
+    ) -> Result<()> {
+        for net in nets {
+            let member = st.groups.contains(&(net, group));
+            match (join, member) {
+                (true, true) => return Err(Errno::EADDRINUSE),
+                (false, false) => return Err(Errno::EADDRNOTAVAIL),
+                (true, false) => st.groups.push((net, group)),
+                (false, true) => st.groups.retain(|g| *g != (net, group)),
+            }
+            self.stack.multicast(net, group, join)?;
+        }
+        Ok(())
+    }
+
     pub fn set_option(&self, level: i32, name: i32, val: &[u8]) -> Result<()> {
         let tcp = self.proto == Proto::Tcp;
         let v6 = self.domain == libc::AF_INET6;
@@ -118,6 +184,31 @@ impl Socket {
             (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS) if v6 => {
                 o.hops = read_hops(val)?;
                 applied = true;
+            }
+            (libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP | libc::IP_DROP_MEMBERSHIP) if !tcp => {
+                let (group, via) = read_ip_mreq(val)?;
+                let nets = self.group_nets(via.map(IpAddr::V4), false)?;
+                return self.membership(
+                    st,
+                    IpAddr::V4(group),
+                    nets,
+                    name == libc::IP_ADD_MEMBERSHIP,
+                );
+            }
+            (libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP | libc::IPV6_DROP_MEMBERSHIP)
+                if v6 && !tcp =>
+            {
+                let (group, index) = read_ipv6_mreq(val)?;
+                let nets = match index {
+                    0 => self.group_nets(None, true)?,
+                    i => vec![i as usize - 1],
+                };
+                return self.membership(
+                    st,
+                    IpAddr::V6(group),
+                    nets,
+                    name == libc::IPV6_ADD_MEMBERSHIP,
+                );
             }
             (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) if v6 => {
                 if st.local.is_some() {

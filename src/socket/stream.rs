@@ -303,6 +303,9 @@ impl Socket {
         if let (Some(lease), Some(table)) = (st.lease.take(), self.stack.ports(self.proto)) {
             table.lock().release(lease);
         }
+        for (net, group) in std::mem::take(&mut st.groups) {
+            let _ = self.stack.multicast(net, group, false);
+        }
         // Connections nobody accepted are reset, as the kernel does.
         for child in st.accept_queue.drain(..) {
             let mut c = child.state.lock();

@@ -8,6 +8,7 @@ use crate::error::{Errno, Result};
 use crate::socket::{Proto, Socket};
 use crate::wake::StackWaker;
 use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +42,8 @@ pub struct StackHandle {
     pub(super) inbox: Mutex<Inbox>,
     down: AtomicBool,
     routing: RwLock<Routing>,
+    /// Multicast memberships: sockets per (network, group).
+    groups: Mutex<HashMap<(usize, IpAddr), usize>>,
 }
 
 impl StackHandle {
@@ -51,6 +54,7 @@ impl StackHandle {
             ports: Default::default(),
             inbox: Mutex::new(Inbox::default()),
             down: AtomicBool::new(false),
+            groups: Mutex::new(HashMap::new()),
             routing: RwLock::new(routing),
         }
     }
@@ -79,10 +83,15 @@ impl StackHandle {
     /// Marks the stack stopped; nothing more is accepted into the inbox.
     /// Wakes whoever waits on work queued but never taken.
     pub(super) fn mark_down(&self) {
-        let mut inbox = self.inbox.lock();
-        inbox.down = true;
-        self.down.store(true, Ordering::Release);
-        for c in inbox.commands.drain(..) {
+        let commands = {
+            let mut inbox = self.inbox.lock();
+            inbox.down = true;
+            self.down.store(true, Ordering::Release);
+            std::mem::take(&mut inbox.commands)
+        };
+        // Socket locks are taken only after the inbox lock is released:
+        // app threads take them in the other order.
+        for c in commands {
             match c {
                 Command::Socket(sock) => {
                     let st = sock.state.lock();
@@ -142,8 +151,25 @@ impl StackHandle {
         self.send(Command::Lookup(lookup))
     }
 
+    /// Counts a socket's membership of `group` on `net`; the network joins
+    /// on the first and leaves after the last.
     pub fn multicast(&self, net: usize, group: IpAddr, join: bool) -> Result<()> {
-        self.send(Command::Group(net, group, join))
+        let mut groups = self.groups.lock();
+        let count = groups.entry((net, group)).or_insert(0);
+        let first_or_last = if join {
+            *count += 1;
+            *count == 1
+        } else {
+            *count = count.saturating_sub(1);
+            *count == 0
+        };
+        if *count == 0 {
+            groups.remove(&(net, group));
+        }
+        if first_or_last {
+            self.send(Command::Group(net, group, join))?;
+        }
+        Ok(())
     }
 
     pub fn start_dhcp(&self, net: usize) -> Result<()> {

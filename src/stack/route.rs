@@ -117,6 +117,13 @@ impl Routing {
             .map(|a| a.net)
     }
 
+    /// Whether `net` is the node's internal loopback network.
+    pub fn is_loopback_net(&self, net: usize) -> bool {
+        self.addrs
+            .iter()
+            .any(|a| a.net == net && a.addr.is_loopback())
+    }
+
     /// Networks with an address of the given family.
     pub fn nets_for(&self, v6: bool) -> Vec<usize> {
         let mut nets: Vec<usize> = self
