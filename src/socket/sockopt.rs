@@ -116,14 +116,23 @@ impl Socket {
         nets: Vec<usize>,
         join: bool,
     ) -> Result<()> {
-        for net in nets {
-            let member = st.groups.contains(&(net, group));
-            match (join, member) {
+        for &net in &nets {
+            match (join, st.groups.contains(&(net, group))) {
                 (true, true) => return Err(Errno::EADDRINUSE),
                 (false, false) => return Err(Errno::EADDRNOTAVAIL),
-                (true, false) => st.groups.push((net, group)),
-                (false, true) => st.groups.retain(|g| *g != (net, group)),
+                _ => {}
             }
+        }
+        if join {
+            st.groups.extend(nets.iter().map(|&n| (n, group)));
+        } else {
+            st.groups
+                .retain(|(n, g)| !(*g == group && nets.contains(n)));
+        }
+        // The stack applies it before this returns; it may need this
+        // socket's lock meanwhile.
+        drop(st);
+        for net in nets {
             self.stack.multicast(net, group, join)?;
         }
         Ok(())

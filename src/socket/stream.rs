@@ -49,10 +49,11 @@ impl Socket {
         if self.proto == Proto::Tcp {
             return Ok(());
         }
-        // A datagram socket receives from the moment it is bound.
+        // A datagram socket receives from the moment bind returns.
         st.phase = Phase::Bound;
         drop(st);
-        self.stack.submit(self.clone())
+        self.stack.submit(self.clone())?;
+        self.stack.sync()
     }
 
     pub fn listen(self: &Arc<Self>, backlog: i32) -> Result<()> {
@@ -303,9 +304,7 @@ impl Socket {
         if let (Some(lease), Some(table)) = (st.lease.take(), self.stack.ports(self.proto)) {
             table.lock().release(lease);
         }
-        for (net, group) in std::mem::take(&mut st.groups) {
-            let _ = self.stack.multicast(net, group, false);
-        }
+        let groups = std::mem::take(&mut st.groups);
         // Connections nobody accepted are reset, as the kernel does.
         for child in st.accept_queue.drain(..) {
             let mut c = child.state.lock();
@@ -314,6 +313,9 @@ impl Socket {
         }
         self.notify(&st);
         drop(st);
+        for (net, group) in groups {
+            let _ = self.stack.multicast(net, group, false);
+        }
         self.stack.kick();
     }
 }

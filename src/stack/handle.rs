@@ -26,6 +26,23 @@ pub(super) enum Command {
     Dhcp(usize),
     /// Join (true) or leave a multicast group on a network.
     Group(usize, IpAddr, bool),
+    /// Signalled once every command before it has been applied.
+    Fence(Arc<Fence>),
+}
+
+/// Lets an app thread wait until the stack has applied what it queued, so
+/// calls like bind and IP_ADD_MEMBERSHIP take effect before they return.
+#[derive(Default)]
+pub struct Fence {
+    passed: Mutex<bool>,
+    cond: parking_lot::Condvar,
+}
+
+impl Fence {
+    pub(super) fn pass(&self) {
+        *self.passed.lock() = true;
+        self.cond.notify_all();
+    }
 }
 
 #[derive(Default)]
@@ -98,6 +115,7 @@ impl StackHandle {
                     sock.notify(&st);
                 }
                 Command::Lookup(l) => l.finish(Err(super::dns::LookupError::Down)),
+                Command::Fence(f) => f.pass(),
                 _ => {}
             }
         }
@@ -123,6 +141,23 @@ impl StackHandle {
     /// datagram socket, to the stack.
     pub fn submit(&self, sock: Arc<Socket>) -> Result<()> {
         self.send(Command::Socket(sock))
+    }
+
+    /// Waits until the stack has applied every command queued so far.
+    pub fn sync(&self) -> Result<()> {
+        let fence = Arc::new(Fence::default());
+        self.send(Command::Fence(fence.clone()))?;
+        let mut passed = fence.passed.lock();
+        while !*passed {
+            // The stack passes every fence it takes, and mark_down every
+            // one it never took; the timeout only re-checks for a stack
+            // thread that died.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            if fence.cond.wait_until(&mut passed, deadline).timed_out() && self.is_down() {
+                return Err(Errno::ENETDOWN);
+            }
+        }
+        Ok(())
     }
 
     pub fn add_addr(&self, addr: NetAddr) -> Result<()> {
@@ -166,8 +201,10 @@ impl StackHandle {
         if *count == 0 {
             groups.remove(&(net, group));
         }
+        drop(groups);
         if first_or_last {
             self.send(Command::Group(net, group, join))?;
+            self.sync()?;
         }
         Ok(())
     }

@@ -255,6 +255,7 @@ impl Stack {
                         self.dhcp.extend(dhcp::Dhcp::start(&mut self.nets, net));
                     }
                 }
+                Command::Fence(f) => f.pass(),
                 Command::Group(net, group, join) => {
                     if let Some(net) = self.nets.get_mut(net) {
                         let iface = &mut net.iface;
