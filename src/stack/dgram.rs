@@ -41,12 +41,10 @@ pub fn open(nets: &mut [Net], routing: &Routing, sock: &Arc<Socket>) -> Option<D
     }
     let local = st.local?;
     let specific = !local.ip().is_unspecified();
+    // A wildcard socket is on every network, including ones whose address
+    // comes later (DHCP); datagrams of the wrong family are dropped.
     let on: Vec<usize> = if specific {
         routing.net_of(local.ip()).into_iter().collect()
-    } else if sock.domain == libc::AF_INET {
-        routing.nets_for(false)
-    } else if st.opts.v6only {
-        routing.nets_for(true)
     } else {
         (0..nets.len()).collect()
     };
@@ -302,11 +300,19 @@ fn recv_one(net: &mut Net, h: SocketHandle, sock: &Socket) -> Option<Datagram> {
     }
 }
 
-/// A connected datagram socket hears only its peer; an IPV6_V6ONLY one
-/// no IPv4 sender.
-fn from_peer(st: &SockState, proto: Proto, from: &SocketAddr) -> bool {
+/// A connected datagram socket hears only its peer. An IPv4 socket hears
+/// no IPv6 sender; an IPv6 socket hears IPv4 senders only if it is UDP and
+/// not IPV6_V6ONLY (ICMP differs between the two versions).
+fn from_peer(sock: &Socket, st: &SockState, from: &SocketAddr) -> bool {
+    let proto = sock.proto;
     let mapped_v4 = matches!(from.ip(), IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some());
-    if st.opts.v6only && mapped_v4 {
+    let v4_sender = from.is_ipv4() || mapped_v4;
+    let wrong_family = if sock.domain == libc::AF_INET {
+        !v4_sender
+    } else {
+        v4_sender && (st.opts.v6only || proto != Proto::Udp)
+    };
+    if wrong_family {
         return false;
     }
     match st.peer {
@@ -361,7 +367,7 @@ pub fn pump(nets: &mut [Net], routing: &Routing, d: &mut Dgram) -> Step {
             let Some(got) = recv_one(&mut nets[n], h, &sock) else {
                 break;
             };
-            if from_peer(&st, sock.proto, &got.addr) && !st.shut_rd {
+            if from_peer(&sock, &st, &got.addr) && !st.shut_rd {
                 st.rx_dgrams.push(got);
                 changed = true;
             }

@@ -293,16 +293,11 @@ impl Stack {
             }
             Phase::Listening => {
                 let Some(local) = local else { return };
+                // A wildcard listener listens on every network, including
+                // ones whose address comes later (DHCP); connections of the
+                // wrong family are refused when they complete.
                 let (nets, addr) = if local.ip().is_unspecified() {
-                    let v6only = sock.state.lock().opts.v6only;
-                    let nets = if sock.domain == libc::AF_INET {
-                        self.handle.routing().nets_for(false)
-                    } else if v6only {
-                        self.handle.routing().nets_for(true)
-                    } else {
-                        (0..self.nets.len()).collect()
-                    };
-                    (nets, None)
+                    ((0..self.nets.len()).collect(), None)
                 } else {
                     let net = self
                         .handle
