@@ -24,7 +24,7 @@
 /*
  Kinds of `struct zts_event`.
  */
-typedef enum zts_event_type {
+enum zts_event_type {
   /*
    A node started.
    */
@@ -50,13 +50,13 @@ typedef enum zts_event_type {
    An address was removed (a DHCP lease ended); `addr` holds it.
    */
   ZTS_EVENT_ADDR_REMOVED = 6,
-} zts_event_type;
+};
 
 /*
  An event given to the handler set with zts_set_event_handler; valid
  only during the call.
  */
-typedef struct zts_event {
+struct zts_event {
   /*
    One of `enum zts_event_type`.
    */
@@ -71,7 +71,47 @@ typedef struct zts_event {
    otherwise `ss_family` is AF_UNSPEC.
    */
   struct sockaddr_storage addr;
-} zts_event;
+};
+
+/*
+ Frame counters of one network of a node (zts_net_stats).
+ */
+struct zts_net_stats {
+  /*
+   Frames (and their bytes) the node received from the network.
+   */
+  uint64_t rx_frames;
+  uint64_t rx_bytes;
+  /*
+   Frames (and their bytes) the node put on the network.
+   */
+  uint64_t tx_frames;
+  uint64_t tx_bytes;
+  /*
+   Received frames dropped because the node's queue was full.
+   */
+  uint64_t drop_queue_full;
+  /*
+   VXLAN datagrams from an endpoint that is not a peer (learn=0).
+   */
+  uint64_t drop_not_peer;
+  /*
+   Frames too short, with a bad VXLAN header, or the wrong VNI.
+   */
+  uint64_t drop_malformed;
+  /*
+   Frames larger than the network's MTU.
+   */
+  uint64_t drop_oversize;
+  /*
+   Frames the in-process switch lost on purpose (loss=).
+   */
+  uint64_t drop_impaired;
+  /*
+   Frames the OS refused to send (a full socket buffer, say).
+   */
+  uint64_t drop_send_failed;
+};
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,6 +122,14 @@ extern "C" {
  zts call set); 0 if no zts call has failed on this thread.
  */
 int zts_errno(void);
+
+/*
+ Why the calling thread's last failing zts call failed: a detailed
+ explanation when there is one (for example why a TAP device cannot be
+ created), else the errno's standard text. Valid until this thread's
+ next zts call; never freed by the caller.
+ */
+const char *zts_errmsg(void);
 
 /*
  Sets the function called for each node and network event (NODE_UP,
@@ -230,14 +278,27 @@ int zts_node_new(void);
 
 /*
  Joins the node to the network `uri` names and returns the network's id
- within the node (0 for the first). The node must be stopped.
+ within the node (0 for the first). The node must be stopped. `uri` is
+ read during the call only.
 
- URIs: `mem:NAME` joins the in-process Ethernet segment NAME shared by
- every node of this process that joined it; `?mtu=N` sets the MTU
- (576..65535, default 1500). `uri` is borrowed for the call only.
+ - `mem:NAME`: the in-process Ethernet segment NAME, shared by every node
+   of this process that joined it. Impairment of what this node sends:
+   `loss=P`, `dup=P`, `reorder=P`, `corrupt=P` (probabilities 0..1),
+   `delay_ms=N`, `jitter_ms=N`, `seed=N` (the same seed, the same run).
+ - `vxlan://BIND_IP:PORT?vni=N&peer=IP:PORT[&peer=...][&learn=1]`:
+   Ethernet in UDP with the RFC 7348 header, interoperable with Linux
+   `vxlan` devices. The socket is bound at the join (port 0 picks one;
+   zts_net_get_port reads it). Broadcast and unknown unicast go to every
+   peer; a learned MAC only to its peer. Datagrams from other endpoints
+   are dropped (counted) unless `learn=1`. Peers are matched by address.
+ - `tap:NAME`: a Linux TAP device (created if missing); needs
+   CAP_NET_ADMIN, else EPERM with the reason in zts_errmsg().
+ - Every backend: `mtu=N` (576..65535, default 1500) and `pcap=PATH`
+   (every frame both ways, written to a pcap file from the join on).
 
  Errors: ENODEV (no such node), EFAULT (NULL uri), EINVAL (malformed
- URI or option), EPROTONOSUPPORT (unknown scheme), EISCONN (node running).
+ URI or option), EPROTONOSUPPORT (unknown scheme), EISCONN (node
+ running), EADDRINUSE (VXLAN port taken), errors creating the pcap file.
  */
 int zts_net_join(int node, const char *uri);
 
@@ -275,6 +336,20 @@ int zts_route_add(int node, const char *cidr, const char *via);
  EAFNOSUPPORT (family), EADDRNOTAVAIL (no address of that family yet).
  */
 int zts_addr_get(int node, int net, int family, struct sockaddr_storage *out);
+
+/*
+ Copies the frame counters of network `net` of the node into `*out`.
+ They count from the join and survive stop and start.
+ Errors: ENODEV, EINVAL (no such network), EFAULT (NULL out).
+ */
+int zts_net_stats(int node, int net, struct zts_net_stats *out);
+
+/*
+ The local UDP port of a `vxlan://` network (useful after binding port
+ 0), known from the join on. Errors: ENODEV, EINVAL (no such network),
+ EOPNOTSUPP (not an overlay network).
+ */
+int zts_net_get_port(int node, int net);
 
 /*
  Starts the node: attaches it to its networks and spawns its stack

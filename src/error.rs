@@ -8,6 +8,32 @@ pub struct Errno(pub i32);
 
 pub type Result<T> = std::result::Result<T, Errno>;
 
+thread_local! {
+    /// Why the last failing call on this thread failed, when an errno
+    /// alone says too little (zts_errmsg).
+    static DETAIL: std::cell::RefCell<Option<std::ffi::CString>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Errno {
+    /// Attaches an explanation to this error for the calling thread.
+    pub fn detail(self, why: String) -> Errno {
+        let text = std::ffi::CString::new(why.replace('\0', " ")).ok();
+        DETAIL.with(|d| *d.borrow_mut() = text);
+        self
+    }
+}
+
+/// Forgets the explanation of an earlier failure (each call starts clean).
+pub fn clear_detail() {
+    DETAIL.with(|d| *d.borrow_mut() = None);
+}
+
+/// The explanation attached to this thread's last failure, if any; the
+/// pointer stays valid until this thread's next zts call.
+pub fn detail_ptr() -> Option<*const libc::c_char> {
+    DETAIL.with(|d| d.borrow().as_ref().map(|c| c.as_ptr()))
+}
+
 macro_rules! errnos {
     ($($name:ident),* $(,)?) => {
         impl Errno {

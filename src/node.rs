@@ -7,8 +7,10 @@ use crate::socket::options::SockOpts;
 use crate::socket::{Proto, Socket};
 use crate::stack::route::{NetAddr, Route, Routing, parse_cidr};
 use crate::stack::{self, NetSpec, Running, StackHandle};
-use crate::tap::MacAddr;
+use crate::tap::pcap::Pcap;
+use crate::tap::stats::{NetStats, Snapshot};
 use crate::tap::uri::TapUri;
+use crate::tap::{MacAddr, Prepared};
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -27,6 +29,9 @@ static NEXT_MAC: AtomicU32 = AtomicU32::new(1);
 struct NetConfig {
     uri: TapUri,
     mac: MacAddr,
+    prepared: Arc<Prepared>,
+    stats: Arc<NetStats>,
+    pcap: Option<Arc<Pcap>>,
 }
 
 #[derive(Default)]
@@ -97,9 +102,22 @@ impl Node {
         if inner.running.is_some() {
             return Err(Errno::EISCONN);
         }
+        let prepared = Arc::new(Prepared::for_uri(&uri)?);
+        let pcap = match &uri.pcap {
+            Some(path) => Some(Arc::new(Pcap::create(path).map_err(|e| {
+                e.detail(format!(
+                    "pcap={}: cannot create the file: {e}",
+                    path.display()
+                ))
+            })?)),
+            None => None,
+        };
         inner.nets.push(NetConfig {
             uri,
             mac: new_mac(),
+            prepared,
+            stats: Arc::default(),
+            pcap,
         });
         Ok(inner.nets.len() as i32 - 1)
     }
@@ -206,6 +224,9 @@ impl Node {
             .map(|n| NetSpec {
                 uri: n.uri.clone(),
                 mac: n.mac,
+                prepared: n.prepared.clone(),
+                stats: n.stats.clone(),
+                pcap: n.pcap.clone(),
             })
             .collect();
         let running = stack::start(self.id, &specs, inner.routing.clone(), &inner.dhcp)?;
@@ -239,6 +260,25 @@ impl Node {
         }
         events::emit(Kind::NodeDown, self.id, -1, None);
         true
+    }
+
+    fn net(&self, net: i32) -> Result<(Arc<NetStats>, Arc<Prepared>)> {
+        let inner = self.inner.lock();
+        let n = usize::try_from(net)
+            .ok()
+            .and_then(|n| inner.nets.get(n))
+            .ok_or(Errno::EINVAL)?;
+        Ok((n.stats.clone(), n.prepared.clone()))
+    }
+
+    /// The frame counters of network `net`.
+    pub fn net_stats(&self, net: i32) -> Result<Snapshot> {
+        Ok(self.net(net)?.0.snapshot())
+    }
+
+    /// The local UDP port of an overlay network (EOPNOTSUPP for others).
+    pub fn net_port(&self, net: i32) -> Result<u16> {
+        self.net(net)?.1.port().ok_or(Errno::EOPNOTSUPP)
     }
 
     /// Adds `name` -> `addr` to the node's hosts table.

@@ -20,3 +20,16 @@ pub(crate) fn set(e: Errno) {
 pub extern "C" fn zts_errno() -> libc::c_int {
     LAST.with(|l| l.get())
 }
+
+/// Why the calling thread's last failing zts call failed: a detailed
+/// explanation when there is one (for example why a TAP device cannot be
+/// created), else the errno's standard text. Valid until this thread's
+/// next zts call; never freed by the caller.
+#[unsafe(no_mangle)]
+pub extern "C" fn zts_errmsg() -> *const libc::c_char {
+    match crate::error::detail_ptr() {
+        Some(p) => p,
+        // SAFETY: strerror returns a valid C string for any errno.
+        None => unsafe { libc::strerror(zts_errno()) },
+    }
+}

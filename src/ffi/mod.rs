@@ -24,6 +24,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// Runs one C call: `Ok(v)` returns `v`; `Err(e)` and panics return
 /// `failed` with errno set (EIO for a panic).
 pub(crate) fn call<T>(failed: T, f: impl FnOnce() -> Result<T>) -> T {
+    crate::error::clear_detail();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {

@@ -12,14 +12,27 @@ pub extern "C" fn zts_node_new() -> c_int {
 }
 
 /// Joins the node to the network `uri` names and returns the network's id
-/// within the node (0 for the first). The node must be stopped.
+/// within the node (0 for the first). The node must be stopped. `uri` is
+/// read during the call only.
 ///
-/// URIs: `mem:NAME` joins the in-process Ethernet segment NAME shared by
-/// every node of this process that joined it; `?mtu=N` sets the MTU
-/// (576..65535, default 1500). `uri` is borrowed for the call only.
+/// - `mem:NAME`: the in-process Ethernet segment NAME, shared by every node
+///   of this process that joined it. Impairment of what this node sends:
+///   `loss=P`, `dup=P`, `reorder=P`, `corrupt=P` (probabilities 0..1),
+///   `delay_ms=N`, `jitter_ms=N`, `seed=N` (the same seed, the same run).
+/// - `vxlan://BIND_IP:PORT?vni=N&peer=IP:PORT[&peer=...][&learn=1]`:
+///   Ethernet in UDP with the RFC 7348 header, interoperable with Linux
+///   `vxlan` devices. The socket is bound at the join (port 0 picks one;
+///   zts_net_get_port reads it). Broadcast and unknown unicast go to every
+///   peer; a learned MAC only to its peer. Datagrams from other endpoints
+///   are dropped (counted) unless `learn=1`. Peers are matched by address.
+/// - `tap:NAME`: a Linux TAP device (created if missing); needs
+///   CAP_NET_ADMIN, else EPERM with the reason in zts_errmsg().
+/// - Every backend: `mtu=N` (576..65535, default 1500) and `pcap=PATH`
+///   (every frame both ways, written to a pcap file from the join on).
 ///
 /// Errors: ENODEV (no such node), EFAULT (NULL uri), EINVAL (malformed
-/// URI or option), EPROTONOSUPPORT (unknown scheme), EISCONN (node running).
+/// URI or option), EPROTONOSUPPORT (unknown scheme), EISCONN (node
+/// running), EADDRINUSE (VXLAN port taken), errors creating the pcap file.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zts_net_join(node: c_int, uri: *const c_char) -> c_int {
     call(-1, || {
@@ -100,6 +113,67 @@ pub unsafe extern "C" fn zts_addr_get(
         }?;
         Ok(0)
     })
+}
+
+/// Frame counters of one network of a node (zts_net_stats).
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct zts_net_stats {
+    /// Frames (and their bytes) the node received from the network.
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    /// Frames (and their bytes) the node put on the network.
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    /// Received frames dropped because the node's queue was full.
+    pub drop_queue_full: u64,
+    /// VXLAN datagrams from an endpoint that is not a peer (learn=0).
+    pub drop_not_peer: u64,
+    /// Frames too short, with a bad VXLAN header, or the wrong VNI.
+    pub drop_malformed: u64,
+    /// Frames larger than the network's MTU.
+    pub drop_oversize: u64,
+    /// Frames the in-process switch lost on purpose (loss=).
+    pub drop_impaired: u64,
+    /// Frames the OS refused to send (a full socket buffer, say).
+    pub drop_send_failed: u64,
+}
+
+/// Copies the frame counters of network `net` of the node into `*out`.
+/// They count from the join and survive stop and start.
+/// Errors: ENODEV, EINVAL (no such network), EFAULT (NULL out).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zts_net_stats(node: c_int, net: c_int, out: *mut zts_net_stats) -> c_int {
+    call(-1, || {
+        if out.is_null() {
+            return Err(crate::error::Errno::EFAULT);
+        }
+        let s = node::get(node)?.net_stats(net)?;
+        // SAFETY: out is non-NULL and valid per the C contract.
+        unsafe {
+            out.write(zts_net_stats {
+                rx_frames: s.rx_frames,
+                rx_bytes: s.rx_bytes,
+                tx_frames: s.tx_frames,
+                tx_bytes: s.tx_bytes,
+                drop_queue_full: s.drop_queue_full,
+                drop_not_peer: s.drop_not_peer,
+                drop_malformed: s.drop_malformed,
+                drop_oversize: s.drop_oversize,
+                drop_impaired: s.drop_impaired,
+                drop_send_failed: s.drop_send_failed,
+            })
+        };
+        Ok(0)
+    })
+}
+
+/// The local UDP port of a `vxlan://` network (useful after binding port
+/// 0), known from the join on. Errors: ENODEV, EINVAL (no such network),
+/// EOPNOTSUPP (not an overlay network).
+#[unsafe(no_mangle)]
+pub extern "C" fn zts_net_get_port(node: c_int, net: c_int) -> c_int {
+    call(-1, || Ok(node::get(node)?.net_port(net)? as c_int))
 }
 
 /// Starts the node: attaches it to its networks and spawns its stack

@@ -9,6 +9,7 @@
 //! as it is by the kernel's loopback).
 
 use crate::tap::fifo::FrameFifo;
+use crate::tap::link::Link;
 use crate::tap::{MacAddr, Tap, is_group};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
@@ -25,14 +26,14 @@ pub struct NetDevice {
 
 struct Out {
     /// None for the loopback network.
-    tap: Option<Box<dyn Tap>>,
+    tap: Option<(Box<dyn Tap>, Arc<Link>)>,
     own: Arc<FrameFifo>,
     mac: MacAddr,
 }
 
 impl Out {
     fn send(&self, frame: Vec<u8>) {
-        let Some(tap) = &self.tap else {
+        let Some((tap, link)) = &self.tap else {
             self.own.push(frame);
             return;
         };
@@ -45,6 +46,7 @@ impl Out {
             if is_group(&frame[..6]) && is_arp_or_ndisc(&frame) {
                 self.own.push(frame.clone());
             }
+            link.sent(&frame);
             tap.send(frame);
         }
     }
@@ -57,16 +59,16 @@ fn is_arp_or_ndisc(frame: &[u8]) -> bool {
 }
 
 impl NetDevice {
-    pub fn new(rx: Arc<FrameFifo>, tap: Box<dyn Tap>, mac: MacAddr, mtu: usize) -> Self {
+    pub fn new(link: Arc<Link>, tap: Box<dyn Tap>, mac: MacAddr) -> Self {
         NetDevice {
-            rx: rx.clone(),
+            rx: link.fifo.clone(),
             pending: VecDeque::new(),
+            mtu: link.mtu,
             out: Out {
-                tap: Some(tap),
-                own: rx,
+                own: link.fifo.clone(),
+                tap: Some((tap, link)),
                 mac,
             },
-            mtu,
         }
     }
 

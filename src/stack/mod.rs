@@ -14,8 +14,11 @@ mod tcp;
 use crate::error::{Errno, Result};
 use crate::socket::{Phase, Proto, Socket};
 use crate::tap::fifo::{DEFAULT_FIFO_BYTES, DEFAULT_FIFO_FRAMES, FrameFifo};
+use crate::tap::link::Link;
+use crate::tap::pcap::Pcap;
+use crate::tap::stats::NetStats;
 use crate::tap::uri::TapUri;
-use crate::tap::{self, MacAddr};
+use crate::tap::{self, MacAddr, Prepared};
 use crate::wake::StackWaker;
 use device::NetDevice;
 use dgram::Dgram;
@@ -54,6 +57,9 @@ pub struct Net {
 pub struct NetSpec {
     pub uri: TapUri,
     pub mac: MacAddr,
+    pub prepared: Arc<Prepared>,
+    pub stats: Arc<NetStats>,
+    pub pcap: Option<Arc<Pcap>>,
 }
 
 /// A started stack: the handle app threads use, and the thread.
@@ -109,8 +115,14 @@ pub fn start(
         ));
         let mut device = match specs.get(i) {
             Some(spec) => {
-                let tap = tap::open(&spec.uri, spec.mac, rx.clone())?;
-                NetDevice::new(rx, tap, spec.mac, spec.uri.mtu)
+                let link = Arc::new(Link {
+                    fifo: rx,
+                    stats: spec.stats.clone(),
+                    pcap: spec.pcap.clone(),
+                    mtu: spec.uri.mtu,
+                });
+                let tap = tap::open(&spec.uri, &spec.prepared, spec.mac, link.clone())?;
+                NetDevice::new(link, tap, spec.mac)
             }
             None => NetDevice::loopback(rx, tap::uri::MAX_MTU),
         };

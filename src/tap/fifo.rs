@@ -1,6 +1,7 @@
 //! A bounded frame queue between a tap and a node's stack thread.
 //!
-//! A full FIFO drops the frame and counts it, as a NIC ring does. The bound
+//! A full FIFO refuses the frame (the link counts the drop), as a NIC ring
+//! does. The bound
 //! is generous (bytes, not frames) because smoltcp recovers from loss only
 //! by retransmission timeouts of a second or more: the sum of the TCP
 //! windows of many busy connections must fit without drops.
@@ -9,7 +10,6 @@ use crate::wake::StackWaker;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const DEFAULT_FIFO_BYTES: usize = 64 << 20;
 pub const DEFAULT_FIFO_FRAMES: usize = 1 << 16;
@@ -24,7 +24,6 @@ pub struct FrameFifo {
     queue: Mutex<Queue>,
     max_frames: usize,
     max_bytes: usize,
-    dropped: AtomicU64,
     waker: Arc<StackWaker>,
 }
 
@@ -34,7 +33,6 @@ impl FrameFifo {
             queue: Mutex::new(Queue::default()),
             max_frames,
             max_bytes,
-            dropped: AtomicU64::new(0),
             waker,
         }
     }
@@ -44,8 +42,6 @@ impl FrameFifo {
         {
             let mut q = self.queue.lock();
             if q.frames.len() >= self.max_frames || q.bytes + frame.len() > self.max_bytes {
-                drop(q);
-                self.dropped.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
             q.bytes += frame.len();
@@ -64,9 +60,5 @@ impl FrameFifo {
         } else {
             out.extend(q.frames.drain(..));
         }
-    }
-
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 }

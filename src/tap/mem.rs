@@ -3,9 +3,12 @@
 //!
 //! Every port's MAC is known when it attaches, so the switch needs no
 //! learning: a unicast frame goes to the port owning its destination MAC (or
-//! nowhere), a group frame to every port but the sender.
+//! nowhere), a group frame to every port but the sender. A port with
+//! impairment options passes what it sends through an [`Impairer`] first.
 
-use super::fifo::FrameFifo;
+use super::impair::Impairer;
+use super::link::Link;
+use super::uri::Impairment;
 use super::{MacAddr, Tap, is_group};
 use once_cell::sync::Lazy;
 use parking_lot::{Mutex, RwLock};
@@ -20,7 +23,7 @@ static NEXT_PORT: AtomicU64 = AtomicU64::new(1);
 struct Port {
     id: u64,
     mac: MacAddr,
-    rx: Arc<FrameFifo>,
+    link: Arc<Link>,
 }
 
 #[derive(Default)]
@@ -38,16 +41,16 @@ impl Segment {
             let mut targets = ports.iter().filter(|p| p.id != from).peekable();
             while let Some(p) = targets.next() {
                 if targets.peek().is_none() {
-                    p.rx.push(frame);
+                    p.link.deliver(frame);
                     return;
                 }
-                p.rx.push(frame.clone());
+                p.link.deliver(frame.clone());
             }
         } else if let Some(p) = ports
             .iter()
             .find(|p| p.mac[..] == frame[..6] && p.id != from)
         {
-            p.rx.push(frame);
+            p.link.deliver(frame);
         }
     }
 }
@@ -55,10 +58,12 @@ impl Segment {
 pub struct MemTap {
     segment: Arc<Segment>,
     port: u64,
+    link: Arc<Link>,
+    impair: Option<Impairer>,
 }
 
 impl MemTap {
-    pub fn attach(name: &str, mac: MacAddr, rx: Arc<FrameFifo>) -> MemTap {
+    pub fn attach(name: &str, mac: MacAddr, link: Arc<Link>, impair: &Impairment) -> MemTap {
         let segment = {
             let mut all = SEGMENTS.lock();
             match all.get(name).and_then(Weak::upgrade) {
@@ -71,19 +76,37 @@ impl MemTap {
             }
         };
         let port = NEXT_PORT.fetch_add(1, Ordering::Relaxed);
-        segment.ports.write().push(Port { id: port, mac, rx });
-        MemTap { segment, port }
+        segment.ports.write().push(Port {
+            id: port,
+            mac,
+            link: link.clone(),
+        });
+        let impair = impair.any().then(|| {
+            let seg = segment.clone();
+            Impairer::new(impair.clone(), Arc::new(move |f| seg.deliver(port, f)))
+        });
+        MemTap {
+            segment,
+            port,
+            link,
+            impair,
+        }
     }
 }
 
 impl Tap for MemTap {
     fn send(&self, frame: Vec<u8>) {
-        self.segment.deliver(self.port, frame);
+        match &self.impair {
+            Some(i) => i.send(frame, &self.link.stats),
+            None => self.segment.deliver(self.port, frame),
+        }
     }
 }
 
 impl Drop for MemTap {
     fn drop(&mut self) {
+        // Stop the delay line before leaving the segment.
+        self.impair = None;
         self.segment.ports.write().retain(|p| p.id != self.port);
         let mut all = SEGMENTS.lock();
         all.retain(|_, s| s.strong_count() > 0);
@@ -93,10 +116,16 @@ impl Drop for MemTap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tap::fifo::FrameFifo;
     use crate::wake::StackWaker;
 
-    fn fifo() -> Arc<FrameFifo> {
-        Arc::new(FrameFifo::new(16, 1 << 16, Arc::new(StackWaker::default())))
+    fn link() -> Arc<Link> {
+        Arc::new(Link {
+            fifo: Arc::new(FrameFifo::new(16, 1 << 16, Arc::new(StackWaker::default()))),
+            stats: Default::default(),
+            pcap: None,
+            mtu: 1500,
+        })
     }
 
     fn frame(dst: MacAddr, src: MacAddr) -> Vec<u8> {
@@ -106,32 +135,37 @@ mod tests {
         f
     }
 
-    fn count(f: &FrameFifo) -> usize {
+    fn count(l: &Link) -> usize {
         let mut out = Default::default();
-        f.drain_into(&mut out);
+        l.fifo.drain_into(&mut out);
         out.len()
+    }
+
+    fn attach(name: &str, mac: MacAddr, l: &Arc<Link>) -> MemTap {
+        MemTap::attach(name, mac, l.clone(), &Impairment::default())
     }
 
     #[test]
     fn unicast_reaches_only_its_mac_and_broadcast_all_but_sender() {
-        let (fa, fb, fc) = (fifo(), fifo(), fifo());
-        let a = MemTap::attach("unit-switch", [2, 0, 0, 0, 0, 1], fa.clone());
-        let _b = MemTap::attach("unit-switch", [2, 0, 0, 0, 0, 2], fb.clone());
-        let _c = MemTap::attach("unit-switch", [2, 0, 0, 0, 0, 3], fc.clone());
+        let (la, lb, lc) = (link(), link(), link());
+        let a = attach("unit-switch", [2, 0, 0, 0, 0, 1], &la);
+        let _b = attach("unit-switch", [2, 0, 0, 0, 0, 2], &lb);
+        let _c = attach("unit-switch", [2, 0, 0, 0, 0, 3], &lc);
         a.send(frame([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1]));
-        assert_eq!((count(&fa), count(&fb), count(&fc)), (0, 1, 0));
+        assert_eq!((count(&la), count(&lb), count(&lc)), (0, 1, 0));
         a.send(frame([0xff; 6], [2, 0, 0, 0, 0, 1]));
-        assert_eq!((count(&fa), count(&fb), count(&fc)), (0, 1, 1));
+        assert_eq!((count(&la), count(&lb), count(&lc)), (0, 1, 1));
         a.send(frame([2, 0, 0, 0, 0, 9], [2, 0, 0, 0, 0, 1]));
-        assert_eq!((count(&fa), count(&fb), count(&fc)), (0, 0, 0));
+        assert_eq!((count(&la), count(&lb), count(&lc)), (0, 0, 0));
+        assert_eq!(lb.stats.snapshot().rx_frames, 2);
     }
 
     #[test]
     fn segments_are_separate_by_name() {
-        let (fa, fb) = (fifo(), fifo());
-        let a = MemTap::attach("unit-seg-x", [2, 0, 0, 0, 1, 1], fa);
-        let _b = MemTap::attach("unit-seg-y", [2, 0, 0, 0, 1, 2], fb.clone());
+        let (la, lb) = (link(), link());
+        let a = attach("unit-seg-x", [2, 0, 0, 0, 1, 1], &la);
+        let _b = attach("unit-seg-y", [2, 0, 0, 0, 1, 2], &lb);
         a.send(frame([0xff; 6], [2, 0, 0, 0, 1, 1]));
-        assert_eq!(count(&fb), 0);
+        assert_eq!(count(&lb), 0);
     }
 }

@@ -6,11 +6,19 @@
 //! receiver's FIFO, which wakes the receiver's stack thread.
 
 pub mod fifo;
+mod impair;
+pub mod link;
+mod linux;
 pub mod mem;
+pub mod pcap;
+mod reader;
+pub mod stats;
 pub mod uri;
+mod vxlan;
 
 use crate::error::Result;
-use fifo::FrameFifo;
+use link::Link;
+use std::net::UdpSocket;
 use std::sync::Arc;
 use uri::{Backend, TapUri};
 
@@ -21,11 +29,56 @@ pub trait Tap: Send + Sync {
     fn send(&self, frame: Vec<u8>);
 }
 
+/// What a network holds from the moment it is joined until it is
+/// forgotten: the overlay's bound UDP socket (so its port is known, and
+/// kept across restarts).
+pub enum Prepared {
+    None,
+    Vxlan(Arc<UdpSocket>),
+}
+
+impl Prepared {
+    pub fn for_uri(uri: &TapUri) -> Result<Prepared> {
+        match &uri.backend {
+            Backend::Vxlan { bind, .. } => Ok(Prepared::Vxlan(vxlan::bind(*bind)?)),
+            _ => Ok(Prepared::None),
+        }
+    }
+
+    /// The local UDP port of an overlay network.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Prepared::Vxlan(s) => s.local_addr().ok().map(|a| a.port()),
+            Prepared::None => None,
+        }
+    }
+}
+
 /// Attaches a node's interface with hardware address `mac` to the network
-/// `uri` names; received frames go to `rx`. Dropping the tap detaches it.
-pub fn open(uri: &TapUri, mac: MacAddr, rx: Arc<FrameFifo>) -> Result<Box<dyn Tap>> {
-    match &uri.backend {
-        Backend::Mem(name) => Ok(Box::new(mem::MemTap::attach(name, mac, rx))),
+/// `uri` names; received frames go to `link`. Dropping the tap detaches it
+/// (and stops its thread, if it has one).
+pub fn open(
+    uri: &TapUri,
+    prepared: &Prepared,
+    mac: MacAddr,
+    link: Arc<Link>,
+) -> Result<Box<dyn Tap>> {
+    match (&uri.backend, prepared) {
+        (Backend::Mem(name), _) => Ok(Box::new(mem::MemTap::attach(name, mac, link, &uri.impair))),
+        (
+            Backend::Vxlan {
+                vni, peers, learn, ..
+            },
+            Prepared::Vxlan(sock),
+        ) => Ok(Box::new(vxlan::VxlanTap::start(
+            sock.clone(),
+            *vni,
+            peers.clone(),
+            *learn,
+            link,
+        )?)),
+        (Backend::Tap(name), _) => Ok(Box::new(linux::LinuxTap::open(name, link)?)),
+        (Backend::Vxlan { .. }, Prepared::None) => Err(crate::error::Errno::EINVAL),
     }
 }
 

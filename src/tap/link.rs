@@ -1,0 +1,47 @@
+//! A node's attachment to one network, as the tap sees it: where received
+//! frames go (the node's FIFO), and what every frame passing either way is
+//! counted in and captured to.
+
+use super::fifo::FrameFifo;
+use super::pcap::Pcap;
+use super::stats::{DropReason, NetStats};
+use std::sync::Arc;
+
+/// Ethernet header plus an 802.1Q tag: what a frame may add to the MTU.
+const L2_OVERHEAD: usize = 18;
+
+pub struct Link {
+    pub fifo: Arc<FrameFifo>,
+    pub stats: Arc<NetStats>,
+    pub pcap: Option<Arc<Pcap>>,
+    pub mtu: usize,
+}
+
+impl Link {
+    /// A frame from the wire for the node.
+    pub fn deliver(&self, frame: Vec<u8>) {
+        if frame.len() < 14 {
+            self.stats.dropped(DropReason::Malformed);
+            return;
+        }
+        if frame.len() > self.mtu + L2_OVERHEAD {
+            self.stats.dropped(DropReason::Oversize);
+            return;
+        }
+        self.stats.rx(frame.len());
+        if let Some(p) = &self.pcap {
+            p.write(&frame);
+        }
+        if !self.fifo.push(frame) {
+            self.stats.dropped(DropReason::QueueFull);
+        }
+    }
+
+    /// A frame the node puts on the wire.
+    pub fn sent(&self, frame: &[u8]) {
+        self.stats.tx(frame.len());
+        if let Some(p) = &self.pcap {
+            p.write(frame);
+        }
+    }
+}
