@@ -189,9 +189,10 @@ ssize_t zts_send(int fd, const void *buf, size_t len, int flags);
 
 /*
  `zts_send` to `addr` (read during the call; NULL for the connected
- peer). Datagrams: up to 65507 bytes over IPv4 (fragmented as needed),
- 65527 over IPv6; to a broadcast address only with SO_BROADCAST (else
- EACCES). Stream sockets ignore `addr`.
+ peer). Datagrams: up to 65507 bytes over IPv4 (fragmented as needed);
+ over IPv6 up to what fits the network's MTU (no IPv6 fragmentation: 1452
+ bytes of UDP payload at MTU 1500), else EMSGSIZE; to a broadcast address
+ only with SO_BROADCAST (else EACCES). Stream sockets ignore `addr`.
 
  Errors: as zts_send, plus EINVAL (address length or family, port 0),
  ENETUNREACH, EACCES.
@@ -382,10 +383,21 @@ int zts_node_set_default(int node);
 const char *zts_version(void);
 
 /*
- Sets an option. SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval),
- SO_RCVBUF, SO_SNDBUF (int bytes; they size the socket's buffers),
- SO_REUSEADDR, SO_KEEPALIVE (int), SO_LINGER (struct linger).
- IPPROTO_TCP: TCP_NODELAY. `val` is read during the call only.
+ Sets an option; `val` is read during the call only.
+ - SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval), SO_RCVBUF,
+   SO_SNDBUF (int bytes; they size the socket's buffers), SO_REUSEADDR,
+   SO_KEEPALIVE, SO_BROADCAST, SO_RCVLOWAT (int), SO_LINGER (struct
+   linger; {1, 0} makes close send a reset).
+ - IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
+   (smoltcp has one keepalive timer: probes every TCP_KEEPIDLE seconds of
+   silence; the connection drops after TCP_KEEPIDLE + TCP_KEEPINTVL x
+   TCP_KEEPCNT seconds without an answer).
+ - IPPROTO_IP: IP_TTL, IP_TOS (kept and reported, but packets carry TOS
+   0: smoltcp does not set it), IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP
+   (struct ip_mreq; imr_interface INADDR_ANY joins on every network).
+ - IPPROTO_IPV6: IPV6_UNICAST_HOPS, IPV6_V6ONLY (before bind),
+   IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP (struct ipv6_mreq; interface index
+   n + 1 is network n, 0 every network).
 
  Errors: EBADF, EFAULT (NULL val with len > 0), EINVAL (len too short or
  bad value), ENOPROTOOPT (unknown level or option).
@@ -394,8 +406,9 @@ int zts_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 
 /*
  Reads an option into `val` (truncated to `*len`; `*len` is set to the
- bytes written). Besides those zts_setsockopt takes: SO_ERROR (and
- clears it), SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN.
+ bytes written). Besides those zts_setsockopt takes (but the multicast
+ ones): SO_ERROR (and clears it), SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
+ SO_ACCEPTCONN, TCP_MAXSEG (the connection's segment size).
 
  Errors: EBADF, EFAULT, ENOPROTOOPT.
  */
@@ -436,8 +449,11 @@ int zts_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, s
 
 /*
  Creates a socket on node `node` and returns its fd. `domain` is AF_INET
- or AF_INET6; `type` is SOCK_STREAM, optionally or'ed with SOCK_NONBLOCK;
- `protocol` is 0 or IPPROTO_TCP.
+ or AF_INET6; `type` (optionally or'ed with SOCK_NONBLOCK) and
+ `protocol`: SOCK_STREAM with 0 or IPPROTO_TCP; SOCK_DGRAM with 0 or
+ IPPROTO_UDP; SOCK_DGRAM with IPPROTO_ICMP (AF_INET) or IPPROTO_ICMPV6
+ (AF_INET6) for a ping socket, as on Linux; SOCK_RAW with an IP protocol
+ number (IPv4 raw sockets receive the IP header, IPv6 ones do not).
 
  Errors: ENODEV (no such node), ENETDOWN (node not running),
  EAFNOSUPPORT (domain), EPROTONOSUPPORT / EINVAL (type or protocol),

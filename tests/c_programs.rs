@@ -77,3 +77,31 @@ fn one_epoll_loop_serves_200_zts_connections_and_a_pipe() {
     let out = run_ok(&mut Command::new(exe), LIMIT);
     println!("{}", String::from_utf8_lossy(&out.stdout));
 }
+
+fn surface(sanitized: bool) {
+    let (name, flags): (&str, &[&str]) = if sanitized {
+        (
+            "surface-asan",
+            &["-fsanitize=address,undefined", "-fno-omit-frame-pointer"],
+        )
+    } else {
+        ("surface", &[])
+    };
+    let exe = build_c(name, &["tests/c/surface.c"], flags);
+    let mut cmd = Command::new(exe);
+    cmd.env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
+    let out = run_ok(&mut cmd, LIMIT);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" 0 failed"), "{text}");
+}
+
+#[test]
+fn surface_calls_flags_and_options_hold() {
+    surface(false);
+}
+
+#[test]
+fn surface_is_clean_under_address_and_undefined_sanitizers() {
+    surface(true);
+}

@@ -204,9 +204,10 @@ pub unsafe extern "C" fn zts_send(
 }
 
 /// `zts_send` to `addr` (read during the call; NULL for the connected
-/// peer). Datagrams: up to 65507 bytes over IPv4 (fragmented as needed),
-/// 65527 over IPv6; to a broadcast address only with SO_BROADCAST (else
-/// EACCES). Stream sockets ignore `addr`.
+/// peer). Datagrams: up to 65507 bytes over IPv4 (fragmented as needed);
+/// over IPv6 up to what fits the network's MTU (no IPv6 fragmentation: 1452
+/// bytes of UDP payload at MTU 1500), else EMSGSIZE; to a broadcast address
+/// only with SO_BROADCAST (else EACCES). Stream sockets ignore `addr`.
 ///
 /// Errors: as zts_send, plus EINVAL (address length or family, port 0),
 /// ENETUNREACH, EACCES.

@@ -5,10 +5,21 @@ use crate::error::Errno;
 use crate::socket::table;
 use libc::{c_int, c_void, socklen_t};
 
-/// Sets an option. SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval),
-/// SO_RCVBUF, SO_SNDBUF (int bytes; they size the socket's buffers),
-/// SO_REUSEADDR, SO_KEEPALIVE (int), SO_LINGER (struct linger).
-/// IPPROTO_TCP: TCP_NODELAY. `val` is read during the call only.
+/// Sets an option; `val` is read during the call only.
+/// - SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval), SO_RCVBUF,
+///   SO_SNDBUF (int bytes; they size the socket's buffers), SO_REUSEADDR,
+///   SO_KEEPALIVE, SO_BROADCAST, SO_RCVLOWAT (int), SO_LINGER (struct
+///   linger; {1, 0} makes close send a reset).
+/// - IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
+///   (smoltcp has one keepalive timer: probes every TCP_KEEPIDLE seconds of
+///   silence; the connection drops after TCP_KEEPIDLE + TCP_KEEPINTVL x
+///   TCP_KEEPCNT seconds without an answer).
+/// - IPPROTO_IP: IP_TTL, IP_TOS (kept and reported, but packets carry TOS
+///   0: smoltcp does not set it), IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP
+///   (struct ip_mreq; imr_interface INADDR_ANY joins on every network).
+/// - IPPROTO_IPV6: IPV6_UNICAST_HOPS, IPV6_V6ONLY (before bind),
+///   IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP (struct ipv6_mreq; interface index
+///   n + 1 is network n, 0 every network).
 ///
 /// Errors: EBADF, EFAULT (NULL val with len > 0), EINVAL (len too short or
 /// bad value), ENOPROTOOPT (unknown level or option).
@@ -30,8 +41,9 @@ pub unsafe extern "C" fn zts_setsockopt(
 }
 
 /// Reads an option into `val` (truncated to `*len`; `*len` is set to the
-/// bytes written). Besides those zts_setsockopt takes: SO_ERROR (and
-/// clears it), SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN.
+/// bytes written). Besides those zts_setsockopt takes (but the multicast
+/// ones): SO_ERROR (and clears it), SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
+/// SO_ACCEPTCONN, TCP_MAXSEG (the connection's segment size).
 ///
 /// Errors: EBADF, EFAULT, ENOPROTOOPT.
 #[unsafe(no_mangle)]

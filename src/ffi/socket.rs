@@ -6,8 +6,11 @@ use crate::socket::table;
 use libc::{c_int, sockaddr, socklen_t};
 
 /// Creates a socket on node `node` and returns its fd. `domain` is AF_INET
-/// or AF_INET6; `type` is SOCK_STREAM, optionally or'ed with SOCK_NONBLOCK;
-/// `protocol` is 0 or IPPROTO_TCP.
+/// or AF_INET6; `type` (optionally or'ed with SOCK_NONBLOCK) and
+/// `protocol`: SOCK_STREAM with 0 or IPPROTO_TCP; SOCK_DGRAM with 0 or
+/// IPPROTO_UDP; SOCK_DGRAM with IPPROTO_ICMP (AF_INET) or IPPROTO_ICMPV6
+/// (AF_INET6) for a ping socket, as on Linux; SOCK_RAW with an IP protocol
+/// number (IPv4 raw sockets receive the IP header, IPv6 ones do not).
 ///
 /// Errors: ENODEV (no such node), ENETDOWN (node not running),
 /// EAFNOSUPPORT (domain), EPROTONOSUPPORT / EINVAL (type or protocol),

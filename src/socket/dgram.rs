@@ -92,6 +92,18 @@ impl Socket {
         if data.len() > max {
             return Err(Errno::EMSGSIZE);
         }
+        // smoltcp fragments IPv4 but not IPv6: an IPv6 datagram must fit
+        // the MTU of the network it leaves by, as with IPV6_DONTFRAG.
+        if let IpAddr::V6(v6) = dst.ip()
+            && v6.to_ipv4_mapped().is_none()
+        {
+            let net = self.stack.route(dst.ip()).unwrap_or(0);
+            let header = 40 + if self.proto == Proto::Udp { 8 } else { 0 };
+            let mtu = self.stack.ip_mtus.get(net).copied().unwrap_or(1280);
+            if data.len() + header > mtu {
+                return Err(Errno::EMSGSIZE);
+            }
+        }
         match self.proto {
             Proto::Udp if dst.port() == 0 => return Err(Errno::EINVAL),
             Proto::Ping => {

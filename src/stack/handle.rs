@@ -59,18 +59,26 @@ pub struct StackHandle {
     pub(super) inbox: Mutex<Inbox>,
     down: AtomicBool,
     routing: RwLock<Routing>,
+    /// The IP MTU of each network (the loopback network last).
+    pub ip_mtus: Vec<usize>,
     /// Multicast memberships: sockets per (network, group).
     groups: Mutex<HashMap<(usize, IpAddr), usize>>,
 }
 
 impl StackHandle {
-    pub(super) fn new(node: i32, waker: Arc<StackWaker>, routing: Routing) -> Self {
+    pub(super) fn new(
+        node: i32,
+        waker: Arc<StackWaker>,
+        routing: Routing,
+        ip_mtus: Vec<usize>,
+    ) -> Self {
         StackHandle {
             node,
             waker,
             ports: Default::default(),
             inbox: Mutex::new(Inbox::default()),
             down: AtomicBool::new(false),
+            ip_mtus,
             groups: Mutex::new(HashMap::new()),
             routing: RwLock::new(routing),
         }
@@ -79,7 +87,12 @@ impl StackHandle {
     /// A handle with no stack thread behind it, for unit tests.
     #[cfg(test)]
     pub fn detached_for_tests() -> Self {
-        StackHandle::new(-1, Arc::new(StackWaker::default()), Routing::default())
+        StackHandle::new(
+            -1,
+            Arc::new(StackWaker::default()),
+            Routing::default(),
+            Vec::new(),
+        )
     }
 
     /// The table of local ports (or ICMP identifiers) for `proto`; raw

@@ -142,7 +142,8 @@ pub fn start(
             sockets: SocketSet::new(Vec::new()),
         });
     }
-    let handle = Arc::new(StackHandle::new(node, waker, routing));
+    let ip_mtus = nets.iter().map(|n| n.ip_mtu).collect();
+    let handle = Arc::new(StackHandle::new(node, waker, routing, ip_mtus));
     let mut stack = Stack {
         handle: handle.clone(),
         nets,

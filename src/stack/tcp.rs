@@ -5,6 +5,10 @@
 //! listener here keeps up to `backlog` smoltcp sockets listening on its
 //! port; each that completes a handshake becomes an accepted connection
 //! in the app socket's accept queue and is replaced by a fresh one.
+//! Listening sockets hold their SYN-ACK until the pump looks at the SYN: a
+//! client of the wrong family (an IPv4 client of an IPV6_V6ONLY listener)
+//! is reset before it ever thinks it connected, and while the accept queue
+//! is full, SYNs wait instead of being refused.
 
 use super::Net;
 use crate::error::Errno;
@@ -37,6 +41,8 @@ pub struct Conn {
 pub struct Listener {
     pub sock: Arc<Socket>,
     slots: Vec<(usize, SocketHandle)>,
+    /// Slots whose SYN-ACK was let go.
+    released: Vec<SocketHandle>,
     nets: Vec<usize>,
     endpoint: IpListenEndpoint,
 }
@@ -289,6 +295,7 @@ impl Listener {
         Listener {
             sock,
             slots: Vec::new(),
+            released: Vec::new(),
             nets,
             endpoint,
         }
@@ -319,7 +326,31 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
         let (n, h) = l.slots[i];
         let s = nets[n].sockets.get_mut::<tcp::Socket>(h);
         match s.state() {
-            State::Listen | State::SynReceived => {
+            State::Listen => {
+                i += 1;
+                continue;
+            }
+            State::SynReceived if l.released.contains(&h) => {
+                i += 1;
+                continue;
+            }
+            State::SynReceived => {
+                let v4 = s
+                    .remote_endpoint()
+                    .is_some_and(|r| matches!(r.addr, smoltcp::wire::IpAddress::Ipv4(_)));
+                if (sock.domain == libc::AF_INET && !v4) || (v4 && st.opts.v6only) {
+                    // Nobody listens for this family: refuse, as a host would.
+                    s.abort();
+                    l.slots.swap_remove(i);
+                    born.push(orphan(&sock, n, h));
+                    moved = true;
+                    continue;
+                }
+                if st.accept_queue.len() < st.backlog {
+                    s.pause_synack(false);
+                    l.released.push(h);
+                    moved = true;
+                }
                 i += 1;
                 continue;
             }
@@ -333,14 +364,6 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                     born.push(orphan(&sock, n, h));
                     continue;
                 };
-                if sock.domain == libc::AF_INET
-                    && !matches!(remote.addr, smoltcp::wire::IpAddress::Ipv4(_))
-                {
-                    s.abort();
-                    l.slots.swap_remove(i);
-                    born.push(orphan(&sock, n, h));
-                    continue;
-                }
                 let mut opts = st.opts.clone();
                 opts.nonblocking = false;
                 let child = Socket::new(sock.stack.clone(), sock.domain, Proto::Tcp, opts);
@@ -370,6 +393,8 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
         l.slots.swap_remove(i);
     }
 
+    let slots = &l.slots;
+    l.released.retain(|h| slots.iter().any(|(_, x)| x == h));
     let want = st.backlog.saturating_sub(st.accept_queue.len());
     for &n in &l.nets {
         let have = l.slots.iter().filter(|(sn, _)| *sn == n).count();
@@ -378,6 +403,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
             if s.listen(l.endpoint).is_err() {
                 break;
             }
+            s.pause_synack(true);
             l.slots.push((n, nets[n].sockets.add(s)));
         }
     }

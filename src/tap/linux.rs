@@ -76,6 +76,13 @@ impl LinuxTap {
         };
         if raw < 0 {
             let e = last_errno();
+            // The device node is root's: not being allowed to open it is
+            // the same lack of privilege as TUNSETIFF's EPERM.
+            if e == Errno::EACCES || e == Errno::EPERM {
+                return Err(Errno::EPERM.detail(format!(
+                    "tap:{name}: TAP devices need CAP_NET_ADMIN and access to /dev/net/tun ({e}); run as root or grant the capability"
+                )));
+            }
             return Err(e.detail(format!("tap:{name}: cannot open /dev/net/tun: {e}")));
         }
         // SAFETY: raw is a fresh fd we own.

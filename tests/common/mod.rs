@@ -117,3 +117,4 @@ pub fn exists(path: &Path) -> bool {
     path.exists()
 }
 pub mod api;
+pub mod netns;

@@ -1,0 +1,364 @@
+//! Interop against things we did not write: the Linux kernel over VXLAN and
+//! TAP (curl, ping, python's http.server), dnsmasq for DHCP and DNS, a
+//! second OS process over the overlay, and tshark reading our capture.
+//! Each test makes its own namespaces and removes them.
+
+mod common;
+
+use common::api::*;
+use common::netns::*;
+use common::{build_c, out_dir, run_ok};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use zts::ffi::node::*;
+use zts::ffi::socket::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A directory holding `blob`: `size` seeded bytes.
+fn served_dir(name: &str, size: usize) -> PathBuf {
+    let dir = out_dir().join(unique(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("blob"), pattern(size, size as u64)).unwrap();
+    dir
+}
+
+fn http_server() -> PathBuf {
+    build_c("http-server", &["examples-c/http-server.c"], &["-O2"])
+}
+
+fn http_get() -> PathBuf {
+    build_c("http-get", &["examples-c/http-get.c"], &["-O2"])
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// curl in `ns` fetches url into a file and returns its hash.
+fn curl(ns: &Netns, url: &str, dir: &Path) -> String {
+    let out = dir.join(unique("curl"));
+    ns.run(&["curl", "-sSf", "--max-time", "60", "-o", s(&out), url]);
+    sha256(&out)
+}
+
+#[test]
+fn kernel_vxlan_peer_curl_ping_and_http_get() {
+    if !root_or_skip("kernel_vxlan_peer") {
+        return;
+    }
+    need_tools(&[
+        "ip",
+        "bridge",
+        "ethtool",
+        "curl",
+        "ping",
+        "python3",
+        "sha256sum",
+    ]);
+    let (server, getter) = (http_server(), http_get());
+    let dir = served_dir("vxlan", 3 << 20);
+    let want = sha256(&dir.join("blob"));
+    let (k, z) = (Netns::new(), Netns::new());
+    let (kdev, _) = veth(&k, "10.99.0.1/24", &z, "10.99.0.2/24");
+    let vx = unique("vx");
+    k.run(&[
+        "ip",
+        "link",
+        "add",
+        &vx,
+        "type",
+        "vxlan",
+        "id",
+        "42",
+        "dstport",
+        "4789",
+        "local",
+        "10.99.0.1",
+        "dev",
+        &kdev,
+    ]);
+    k.run(&[
+        "bridge",
+        "fdb",
+        "append",
+        "00:00:00:00:00:00",
+        "dev",
+        &vx,
+        "dst",
+        "10.99.0.2",
+    ]);
+    k.run(&["ip", "addr", "add", "10.200.0.1/24", "dev", &vx]);
+    k.run(&["ip", "link", "set", &vx, "up"]);
+    // Over a veth there is no NIC to fill in the inner checksums the
+    // kernel leaves to hardware: have the kernel compute them itself.
+    k.run(&["ethtool", "-K", &vx, "tx", "off"]);
+    // The kernel's vxlan device has MTU 1450 (1500 less the overlay headers).
+    let uri = "vxlan://10.99.0.2:4789?vni=42&peer=10.99.0.1:4789&mtu=1450";
+
+    let mut srv = Bg::spawn(z.cmd(&[s(&server), uri, "10.200.0.2/24", "8080", s(&dir)]));
+    srv.wait_for("ready", WAIT);
+    assert_eq!(
+        curl(&k, "http://10.200.0.2:8080/blob", &dir),
+        want,
+        "curl from the kernel"
+    );
+    k.run(&["ping", "-c", "3", "-W", "5", "10.200.0.2"]);
+    drop(srv);
+
+    let mut py = Bg::spawn(k.cmd(&[
+        "python3",
+        "-u",
+        "-m",
+        "http.server",
+        "8000",
+        "--bind",
+        "10.200.0.1",
+        "--directory",
+        s(&dir),
+    ]));
+    py.wait_for("Serving HTTP", WAIT);
+    let got = dir.join("from-kernel");
+    run_ok(
+        &mut z.cmd(&[
+            s(&getter),
+            uri,
+            "10.200.0.3/24",
+            "http://10.200.0.1:8000/blob",
+            s(&got),
+        ]),
+        WAIT,
+    );
+    assert_eq!(sha256(&got), want, "zts http-get from python's http.server");
+}
+
+#[test]
+fn kernel_tap_peer_curl_ping_and_http_get() {
+    if !root_or_skip("kernel_tap_peer") {
+        return;
+    }
+    need_tools(&["ip", "curl", "ping", "python3", "sha256sum", "setpriv"]);
+    let (server, getter) = (http_server(), http_get());
+    let dir = served_dir("tap", 3 << 20);
+    let want = sha256(&dir.join("blob"));
+    let z = Netns::new();
+    let tap = unique("zt");
+    // A persistent device, configured once, that each program attaches to.
+    z.run(&["ip", "tuntap", "add", &tap, "mode", "tap"]);
+    z.run(&["ip", "addr", "add", "10.201.0.1/24", "dev", &tap]);
+    z.run(&["ip", "link", "set", &tap, "up"]);
+    let uri = format!("tap:{tap}");
+
+    let mut srv = Bg::spawn(z.cmd(&[s(&server), &uri, "10.201.0.2/24", "8080", s(&dir)]));
+    srv.wait_for("ready", WAIT);
+    assert_eq!(
+        curl(&z, "http://10.201.0.2:8080/blob", &dir),
+        want,
+        "curl from the kernel"
+    );
+    z.run(&["ping", "-c", "3", "-W", "5", "10.201.0.2"]);
+    drop(srv);
+
+    let mut py = Bg::spawn(z.cmd(&[
+        "python3",
+        "-u",
+        "-m",
+        "http.server",
+        "8000",
+        "--bind",
+        "10.201.0.1",
+        "--directory",
+        s(&dir),
+    ]));
+    py.wait_for("Serving HTTP", WAIT);
+    let got = dir.join("from-kernel");
+    run_ok(
+        &mut z.cmd(&[
+            s(&getter),
+            &uri,
+            "10.201.0.3/24",
+            "http://10.201.0.1:8000/blob",
+            s(&got),
+        ]),
+        WAIT,
+    );
+    assert_eq!(sha256(&got), want, "zts http-get from python's http.server");
+
+    // Without CAP_NET_ADMIN: EPERM, and a message that says why.
+    let denied = z
+        .cmd(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            s(&server),
+            &format!("tap:{}", unique("zn")),
+            "10.201.0.9/24",
+            "8080",
+            s(&dir),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&denied.stderr);
+    assert!(!denied.status.success(), "{err}");
+    assert!(err.contains("CAP_NET_ADMIN"), "{err}");
+}
+
+#[test]
+fn dnsmasq_gives_address_and_dns_name() {
+    if !root_or_skip("dnsmasq_dhcp_dns") {
+        return;
+    }
+    need_tools(&["ip", "dnsmasq", "python3", "sha256sum"]);
+    let getter = http_get();
+    let dir = served_dir("dhcp", 1 << 20);
+    let want = sha256(&dir.join("blob"));
+    let z = Netns::new();
+    let tap = unique("zt");
+    z.run(&["ip", "tuntap", "add", &tap, "mode", "tap"]);
+    z.run(&["ip", "addr", "add", "10.202.0.1/24", "dev", &tap]);
+    z.run(&["ip", "link", "set", &tap, "up"]);
+    let mut dns = Bg::spawn(z.cmd(&[
+        "dnsmasq",
+        "--no-daemon",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        "--log-facility=-",
+        "--leasefile-ro",
+        "--pid-file=",
+        "--bind-interfaces",
+        &format!("--interface={tap}"),
+        "--dhcp-range=10.202.0.50,10.202.0.99,255.255.255.0,1h",
+        "--dhcp-option=option:router,10.202.0.1",
+        "--dhcp-option=option:dns-server,10.202.0.1",
+        "--host-record=server.zts.test,10.202.0.1",
+    ]));
+    dns.wait_for("DHCP", WAIT);
+    let mut py = Bg::spawn(z.cmd(&[
+        "python3",
+        "-u",
+        "-m",
+        "http.server",
+        "8000",
+        "--bind",
+        "10.202.0.1",
+        "--directory",
+        s(&dir),
+    ]));
+    py.wait_for("Serving HTTP", WAIT);
+    let got = dir.join("by-name");
+    let out = run_ok(
+        &mut z.cmd(&[
+            s(&getter),
+            &format!("tap:{tap}"),
+            "dhcp",
+            "http://server.zts.test:8000/blob",
+            s(&got),
+        ]),
+        WAIT,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("address 10.202.0."),
+        "a lease from dnsmasq: {text}"
+    );
+    assert!(
+        text.contains("resolved server.zts.test to 10.202.0.1"),
+        "{text}"
+    );
+    assert_eq!(sha256(&got), want);
+}
+
+#[test]
+fn two_processes_over_vxlan_on_loopback_move_64_mib() {
+    need_tools(&["sha256sum"]);
+    let (server, getter) = (http_server(), http_get());
+    let dir = served_dir("twoproc", 64 << 20);
+    let want = sha256(&dir.join("blob"));
+    let mut srv = Bg::spawn({
+        let mut c = Command::new(&server);
+        c.args([
+            "vxlan://127.0.0.1:0?vni=7&learn=1",
+            "10.203.0.1/24",
+            "8080",
+            s(&dir),
+        ]);
+        c
+    });
+    let ready = srv.wait_for("ready", WAIT);
+    let port: u16 = ready
+        .rsplit("udp port ")
+        .next()
+        .and_then(|p| p.trim_end_matches(')').parse().ok())
+        .expect("the server prints its UDP port");
+    let got = dir.join("copy");
+    let uri = format!("vxlan://127.0.0.1:0?vni=7&peer=127.0.0.1:{port}");
+    run_ok(
+        Command::new(&getter).args([
+            &uri,
+            "10.203.0.2/24",
+            "http://10.203.0.1:8080/blob",
+            s(&got),
+        ]),
+        Duration::from_secs(240),
+    );
+    assert_eq!(sha256(&got), want);
+}
+
+#[test]
+fn tshark_reads_the_capture_of_a_tcp_exchange() {
+    need_tools(&["tshark"]);
+    let cap = out_dir().join(format!("{}.pcap", unique("cap")));
+    let a = node(&format!("cap?pcap={}", cap.display()), &["10.204.0.1/24"]);
+    let b = node("cap", &["10.204.0.2/24"]);
+    let l = listener(a, "10.204.0.1:7".parse().unwrap(), 1);
+    let c = tcp(b, libc::AF_INET);
+    ok(connect(c, "10.204.0.1:7".parse().unwrap()));
+    let (srv, _) = accept(l);
+    write_all(c, b"hello pcap");
+    let mut buf = [0u8; 16];
+    assert_eq!(read(srv, &mut buf), 10);
+    for fd in [c, srv, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(a));
+    ok(zts_node_free(b));
+    let out = run_ok(
+        Command::new("tshark").args([
+            "-r",
+            s(&cap),
+            "-Y",
+            "tcp",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.flags.syn",
+            "-e",
+            "tcp.flags.ack",
+            "-e",
+            "tcp.payload",
+        ]),
+        WAIT,
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let flag = |v: &str| v == "1" || v == "true";
+    assert!(
+        rows.iter().any(|r| flag(r[0]) && !flag(r[1])),
+        "SYN: {text}"
+    );
+    assert!(
+        rows.iter().any(|r| flag(r[0]) && flag(r[1])),
+        "SYN-ACK: {text}"
+    );
+    let hello: String = b"hello pcap".iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.get(2).is_some_and(|p| p.replace(':', "") == hello)),
+        "payload: {text}"
+    );
+}
