@@ -10,6 +10,16 @@ fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed=src");
+    // The shared library's SONAME: for 0.x versions the minor number is the
+    // ABI (cargo-c's convention), so libzts.so.0.1.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap();
+    let soname = if major == "0" {
+        format!("libzts.so.0.{minor}")
+    } else {
+        format!("libzts.so.{major}")
+    };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
     println!("cargo:rerun-if-changed=cbindgen.toml");
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{build_c, run_ok};
+use common::{SANITIZE, build_c, build_cxx, run_ok, sanitizer_env, valgrind};
 use std::process::Command;
 use std::time::Duration;
 
@@ -54,54 +54,63 @@ fn echo64_ipv6_backlog_64_clients_4mib_each() {
 }
 
 #[test]
-fn node_cycles_leave_no_leak_under_valgrind() {
-    let exe = build_c("node_cycles", &["tests/c/node_cycles.c"], &[]);
-    let out = run_ok(
-        Command::new("valgrind")
-            .args([
-                "--leak-check=full",
-                "--errors-for-leak-kinds=definite",
-                "--error-exitcode=99",
-                "-q",
-            ])
-            .arg(exe),
-        Duration::from_secs(600),
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("definitely lost"), "{err}");
-}
-
-#[test]
 fn one_epoll_loop_serves_200_zts_connections_and_a_pipe() {
     let exe = build_c("epoll_server", &["tests/c/epoll_server.c"], &[]);
     let out = run_ok(&mut Command::new(exe), LIMIT);
     println!("{}", String::from_utf8_lossy(&out.stdout));
 }
 
-fn surface(sanitized: bool) {
-    let (name, flags): (&str, &[&str]) = if sanitized {
-        (
-            "surface-asan",
-            &["-fsanitize=address,undefined", "-fno-omit-frame-pointer"],
-        )
-    } else {
-        ("surface", &[])
-    };
-    let exe = build_c(name, &["tests/c/surface.c"], flags);
-    let mut cmd = Command::new(exe);
-    cmd.env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
-        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
-    let out = run_ok(&mut cmd, LIMIT);
+/// The C test programs and how each runs under the slower checkers.
+const SUITE: &[(&str, &[&str], &[&str])] = &[
+    ("errno_table", &["tests/c/errno_table.c"], &[]),
+    ("close_wakeup", &["tests/c/close_wakeup.c"], &[]),
+    ("node_cycles", &["tests/c/node_cycles.c"], &[]),
+    ("epoll_server", &["tests/c/epoll_server.c"], &[]),
+    ("surface", &["tests/c/surface.c"], &[]),
+    // 64 clients x 256 KiB each way keeps the checkers' runs short.
+    (
+        "echo64",
+        &["tests/c/echo64.c", "tests/c/sha256.c"],
+        &["4", "256"],
+    ),
+    ("demo", &["examples-c/demo.c"], &[]),
+];
+
+#[test]
+fn surface_calls_flags_and_options_hold() {
+    let exe = build_c("surface", &["tests/c/surface.c"], &[]);
+    let out = run_ok(&mut Command::new(exe), LIMIT);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(" 0 failed"), "{text}");
 }
 
 #[test]
-fn surface_calls_flags_and_options_hold() {
-    surface(false);
+fn node_cycles_run_clean() {
+    let exe = build_c("node_cycles", &["tests/c/node_cycles.c"], &[]);
+    run_ok(&mut Command::new(exe), LIMIT);
 }
 
 #[test]
-fn surface_is_clean_under_address_and_undefined_sanitizers() {
-    surface(true);
+fn c_suite_is_clean_under_address_and_undefined_sanitizers() {
+    for (name, sources, args) in SUITE {
+        let exe = build_c(&format!("{name}-asan"), sources, SANITIZE);
+        run_ok(sanitizer_env(&mut Command::new(exe)).args(*args), LIMIT);
+    }
+}
+
+#[test]
+fn c_suite_is_clean_under_valgrind() {
+    for (name, sources, args) in SUITE {
+        let exe = build_c(&format!("{name}-vg"), sources, &[]);
+        run_ok(valgrind(&exe).args(*args), LIMIT);
+    }
+}
+
+#[test]
+fn cxx_echo_runs_plain_sanitized_and_under_valgrind() {
+    let plain = build_cxx("cxx-echo", &["examples-c/cxx-echo.cpp"], &[]);
+    run_ok(&mut Command::new(&plain), LIMIT);
+    run_ok(&mut valgrind(&plain), LIMIT);
+    let asan = build_cxx("cxx-echo-asan", &["examples-c/cxx-echo.cpp"], SANITIZE);
+    run_ok(sanitizer_env(&mut Command::new(asan)), LIMIT);
 }

@@ -56,6 +56,7 @@ impl Segment {
 }
 
 pub struct MemTap {
+    name: String,
     segment: Arc<Segment>,
     port: u64,
     link: Arc<Link>,
@@ -86,6 +87,7 @@ impl MemTap {
             Impairer::new(impair.clone(), Arc::new(move |f| seg.deliver(port, f)))
         });
         MemTap {
+            name: name.to_string(),
             segment,
             port,
             link,
@@ -108,8 +110,11 @@ impl Drop for MemTap {
         // Stop the delay line before leaving the segment.
         self.impair = None;
         self.segment.ports.write().retain(|p| p.id != self.port);
+        // The last port out forgets the segment's name too.
         let mut all = SEGMENTS.lock();
-        all.retain(|_, s| s.strong_count() > 0);
+        if Arc::strong_count(&self.segment) == 1 {
+            all.remove(&self.name);
+        }
     }
 }
 

@@ -27,7 +27,9 @@
 #include "sha256.h"
 
 #define CLIENTS 64
-#define TOTAL ((size_t)4 << 20)
+/* Bytes each client echoes: 4 MiB, or the KiB given as a second argument
+ * (smaller runs under valgrind). A multiple of CHUNK. */
+static size_t TOTAL = (size_t)4 << 20;
 #define CHUNK ((size_t)64 << 10)
 #define PORT 7064
 /* Per-operation bound: a stalled transfer fails instead of hanging; slow
@@ -275,9 +277,17 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (strcmp(argv[1], "4") != 0 && strcmp(argv[1], "6") != 0)) {
-        fprintf(stderr, "usage: echo64 4|6\n");
+    if ((argc != 2 && argc != 3) || (strcmp(argv[1], "4") != 0 && strcmp(argv[1], "6") != 0)) {
+        fprintf(stderr, "usage: echo64 4|6 [KIB_PER_CLIENT]\n");
         return 1;
+    }
+    if (argc == 3) {
+        long kib = atol(argv[2]);
+        if (kib <= 0 || (kib * 1024) % CHUNK != 0) {
+            fprintf(stderr, "echo64: KIB_PER_CLIENT must be a positive multiple of %zu\n", CHUNK / 1024);
+            return 1;
+        }
+        TOTAL = (size_t)kib * 1024;
     }
     int v6 = argv[1][0] == '6';
     const char *tag = v6 ? "ipv6" : "ipv4";
@@ -370,7 +380,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* Timing is informational only; the verdict is the hashes. */
-    printf("echo64 %s: %d clients x %zu MiB, all hashes match (%.2f s, %.1f MiB/s each way)\n", tag,
-           CLIENTS, TOTAL >> 20, elapsed, (double)(CLIENTS * (TOTAL >> 20)) / elapsed);
+    printf("echo64 %s: %d clients x %zu KiB, all hashes match (%.2f s, %.1f MiB/s each way)\n", tag,
+           CLIENTS, TOTAL >> 10, elapsed, (double)CLIENTS * (double)TOTAL / 1048576.0 / elapsed);
     return 0;
 }

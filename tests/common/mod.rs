@@ -36,6 +36,10 @@ pub fn lib_dir() -> PathBuf {
                 "libzts.so not found in {}",
                 dir.display()
             );
+            // Programs linked with -lzts ask for the SONAME at run time.
+            let soname = dir.join("libzts.so.0.1");
+            let _ = std::fs::remove_file(&soname);
+            std::os::unix::fs::symlink("libzts.so", &soname).expect("link libzts.so.0.1");
             dir
         })
         .clone()
@@ -60,10 +64,57 @@ pub const CFLAGS: &[&str] = &[
 /// Compiles `sources` (paths relative to the repo) into an executable
 /// linked against libzts.so, with `extra` flags; returns its path.
 pub fn build_c(name: &str, sources: &[&str], extra: &[&str]) -> PathBuf {
+    build_with("cc", CFLAGS, name, sources, extra)
+}
+
+pub const CXXFLAGS: &[&str] = &[
+    "-std=c++17",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-pedantic",
+    "-pthread",
+    "-g",
+];
+
+/// As build_c, for C++ sources.
+pub fn build_cxx(name: &str, sources: &[&str], extra: &[&str]) -> PathBuf {
+    build_with("c++", CXXFLAGS, name, sources, extra)
+}
+
+/// Sanitizer flags for build_c / build_cxx, and the run-time options that
+/// make any finding fatal.
+pub const SANITIZE: &[&str] = &["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
+
+pub fn sanitizer_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+}
+
+/// valgrind memcheck around a program: any error or definite leak fails.
+pub fn valgrind(exe: &Path) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--error-exitcode=99",
+        "-q",
+    ])
+    .arg(exe);
+    cmd
+}
+
+fn build_with(
+    compiler: &str,
+    flags: &[&str],
+    name: &str,
+    sources: &[&str],
+    extra: &[&str],
+) -> PathBuf {
     let lib = lib_dir();
     let exe = out_dir().join(name);
-    let mut cmd = Command::new("cc");
-    cmd.args(CFLAGS)
+    let mut cmd = Command::new(compiler);
+    cmd.args(flags)
         .args(extra)
         .arg(format!("-I{}", repo().join("include").display()))
         .args(sources.iter().map(|s| repo().join(s)))
