@@ -155,6 +155,9 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
         .arg(limit.as_secs().to_string())
         .arg(cmd.get_program())
         .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
     for (k, v) in cmd.get_envs() {
         match v {
             Some(v) => wrapped.env(k, v),
