@@ -43,6 +43,47 @@ fn curl(ns: &Netns, url: &str, dir: &Path) -> String {
     sha256(&out)
 }
 
+/// The kernel at `kernel_ip` (in `k`) and a zts node (run in `z`, over
+/// `uri`, at `prefix.2` serving and `prefix.3` fetching) exchange the blob
+/// both ways: curl downloads from examples-c/http-server.c, kernel ping
+/// reaches it, and examples-c/http-get.c downloads from python's
+/// http.server. Every copy must hash like the source.
+fn both_ways(k: &Netns, z: &Netns, uri: &str, prefix: &str, dir: &Path) {
+    let (server, getter) = (http_server(), http_get());
+    let want = sha256(&dir.join("blob"));
+    let (kernel_ip, serving, fetching) = (
+        format!("{prefix}.1"),
+        format!("{prefix}.2"),
+        format!("{prefix}.3"),
+    );
+    let mut srv = Bg::spawn(z.cmd(&[s(&server), uri, &format!("{serving}/24"), "8080", s(dir)]));
+    srv.wait_for("ready", WAIT);
+    let url = format!("http://{serving}:8080/blob");
+    assert_eq!(curl(k, &url, dir), want, "curl from the kernel");
+    k.run(&["ping", "-c", "3", "-W", "5", &serving]);
+    drop(srv);
+
+    let mut py = Bg::spawn(k.cmd(&[
+        "python3",
+        "-u",
+        "-m",
+        "http.server",
+        "8000",
+        "--bind",
+        &kernel_ip,
+        "--directory",
+        s(dir),
+    ]));
+    py.wait_for("Serving HTTP", WAIT);
+    let got = dir.join(unique("from-kernel"));
+    let url = format!("http://{kernel_ip}:8000/blob");
+    run_ok(
+        &mut z.cmd(&[s(&getter), uri, &format!("{fetching}/24"), &url, s(&got)]),
+        WAIT,
+    );
+    assert_eq!(sha256(&got), want, "zts http-get from python's http.server");
+}
+
 #[test]
 fn kernel_vxlan_peer_curl_ping_and_http_get() {
     if !root_or_skip("kernel_vxlan_peer") {
@@ -57,9 +98,7 @@ fn kernel_vxlan_peer_curl_ping_and_http_get() {
         "python3",
         "sha256sum",
     ]);
-    let (server, getter) = (http_server(), http_get());
     let dir = served_dir("vxlan", 3 << 20);
-    let want = sha256(&dir.join("blob"));
     let (k, z) = (Netns::new(), Netns::new());
     let (kdev, _) = veth(&k, "10.99.0.1/24", &z, "10.99.0.2/24");
     let vx = unique("vx");
@@ -96,41 +135,7 @@ fn kernel_vxlan_peer_curl_ping_and_http_get() {
     k.run(&["ethtool", "-K", &vx, "tx", "off"]);
     // The kernel's vxlan device has MTU 1450 (1500 less the overlay headers).
     let uri = "vxlan://10.99.0.2:4789?vni=42&peer=10.99.0.1:4789&mtu=1450";
-
-    let mut srv = Bg::spawn(z.cmd(&[s(&server), uri, "10.200.0.2/24", "8080", s(&dir)]));
-    srv.wait_for("ready", WAIT);
-    assert_eq!(
-        curl(&k, "http://10.200.0.2:8080/blob", &dir),
-        want,
-        "curl from the kernel"
-    );
-    k.run(&["ping", "-c", "3", "-W", "5", "10.200.0.2"]);
-    drop(srv);
-
-    let mut py = Bg::spawn(k.cmd(&[
-        "python3",
-        "-u",
-        "-m",
-        "http.server",
-        "8000",
-        "--bind",
-        "10.200.0.1",
-        "--directory",
-        s(&dir),
-    ]));
-    py.wait_for("Serving HTTP", WAIT);
-    let got = dir.join("from-kernel");
-    run_ok(
-        &mut z.cmd(&[
-            s(&getter),
-            uri,
-            "10.200.0.3/24",
-            "http://10.200.0.1:8000/blob",
-            s(&got),
-        ]),
-        WAIT,
-    );
-    assert_eq!(sha256(&got), want, "zts http-get from python's http.server");
+    both_ways(&k, &z, uri, "10.200.0", &dir);
 }
 
 #[test]
@@ -139,51 +144,16 @@ fn kernel_tap_peer_curl_ping_and_http_get() {
         return;
     }
     need_tools(&["ip", "curl", "ping", "python3", "sha256sum", "setpriv"]);
-    let (server, getter) = (http_server(), http_get());
+    let server = http_server();
     let dir = served_dir("tap", 3 << 20);
-    let want = sha256(&dir.join("blob"));
     let z = Netns::new();
     let tap = unique("zt");
-    // A persistent device, configured once, that each program attaches to.
+    // A persistent device, configured once, that each program attaches to;
+    // the kernel side is the namespace itself.
     z.run(&["ip", "tuntap", "add", &tap, "mode", "tap"]);
     z.run(&["ip", "addr", "add", "10.201.0.1/24", "dev", &tap]);
     z.run(&["ip", "link", "set", &tap, "up"]);
-    let uri = format!("tap:{tap}");
-
-    let mut srv = Bg::spawn(z.cmd(&[s(&server), &uri, "10.201.0.2/24", "8080", s(&dir)]));
-    srv.wait_for("ready", WAIT);
-    assert_eq!(
-        curl(&z, "http://10.201.0.2:8080/blob", &dir),
-        want,
-        "curl from the kernel"
-    );
-    z.run(&["ping", "-c", "3", "-W", "5", "10.201.0.2"]);
-    drop(srv);
-
-    let mut py = Bg::spawn(z.cmd(&[
-        "python3",
-        "-u",
-        "-m",
-        "http.server",
-        "8000",
-        "--bind",
-        "10.201.0.1",
-        "--directory",
-        s(&dir),
-    ]));
-    py.wait_for("Serving HTTP", WAIT);
-    let got = dir.join("from-kernel");
-    run_ok(
-        &mut z.cmd(&[
-            s(&getter),
-            &uri,
-            "10.201.0.3/24",
-            "http://10.201.0.1:8000/blob",
-            s(&got),
-        ]),
-        WAIT,
-    );
-    assert_eq!(sha256(&got), want, "zts http-get from python's http.server");
+    both_ways(&z, &z, &format!("tap:{tap}"), "10.201.0", &dir);
 
     // Without CAP_NET_ADMIN: EPERM, and a message that says why.
     let denied = z
