@@ -50,11 +50,28 @@ pub struct Node {
     inner: Mutex<NodeInner>,
 }
 
-/// A locally administered unicast MAC, unique within the process.
+/// splitmix64's finaliser: every input bit reaches every output bit.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A locally administered unicast MAC with 40 bits mixed from the pid
+/// (read at each call, so a forked child differs from its parent), the
+/// time the process first asked, and a counter: distinct within a process
+/// and, with negligible odds of a clash, across processes and hosts
+/// sharing an overlay.
 fn new_mac() -> MacAddr {
-    let n = NEXT_MAC.fetch_add(1, Ordering::Relaxed).to_be_bytes();
-    let pid = (std::process::id() as u8) & 0xfe;
-    [0x02, pid, n[0], n[1], n[2], n[3]]
+    static SEED: Lazy<u64> = Lazy::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let n = NEXT_MAC.fetch_add(1, Ordering::Relaxed) as u64;
+    let x = mix(*SEED ^ ((std::process::id() as u64) << 40) ^ n).to_be_bytes();
+    [0x02, x[0], x[1], x[2], x[3], x[4]]
 }
 
 pub fn new_node() -> Result<i32> {

@@ -67,7 +67,37 @@ pub fn bind(addr: SocketAddr) -> Result<Arc<UdpSocket>> {
         .map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EADDRNOTAVAIL)))?;
     sock.set_nonblocking(true)
         .map_err(|_| crate::error::Errno::EIO)?;
+    grow_buffers(&sock);
     Ok(Arc::new(sock))
+}
+
+/// Socket buffers big enough for a burst of full TCP windows: the default
+/// (about 200 KiB) overflows under bulk transfer, and every datagram the
+/// kernel drops costs smoltcp a retransmission timeout. The FORCE options
+/// pass rmem_max when we may; the plain ones are the fallback.
+fn grow_buffers(sock: &UdpSocket) {
+    const BYTES: libc::c_int = 8 << 20;
+    let fd = sock.as_raw_fd();
+    for (force, plain) in [
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+    ] {
+        for opt in [force, plain] {
+            // SAFETY: BYTES is a live int for the call; fd is our socket.
+            let r = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    &BYTES as *const libc::c_int as *const _,
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if r == 0 {
+                break;
+            }
+        }
+    }
 }
 
 impl VxlanTap {

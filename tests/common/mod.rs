@@ -113,6 +113,9 @@ fn build_with(
 ) -> PathBuf {
     let lib = lib_dir();
     let exe = out_dir().join(name);
+    if let Some(parent) = exe.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     let mut cmd = Command::new(compiler);
     cmd.args(flags)
         .args(extra)
