@@ -114,3 +114,82 @@ fn cxx_echo_runs_plain_sanitized_and_under_valgrind() {
     let asan = build_cxx("cxx-echo-asan", &["examples-c/cxx-echo.cpp"], SANITIZE);
     run_ok(sanitizer_env(&mut Command::new(asan)), LIMIT);
 }
+
+/// The examples the README lists, built into one directory (plain or
+/// sanitized) for tests/c/run-examples.sh.
+fn build_examples(suffix: &str, flags: &[&str]) -> std::path::PathBuf {
+    let mut dir = None;
+    for name in [
+        "echo-server",
+        "echo-client",
+        "udp-echo",
+        "ping",
+        "poll-server",
+        "http-get",
+        "http-server",
+        "demo",
+    ] {
+        let exe = build_c(
+            &format!("examples{suffix}/{name}"),
+            &[&format!("examples-c/{name}.c")],
+            flags,
+        );
+        dir = exe.parent().map(|p| p.to_path_buf());
+    }
+    dir.unwrap()
+}
+
+fn run_examples(bindir: &std::path::Path, wrapper: &[&str]) {
+    let script = common::repo().join("tests/c/run-examples.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(script).arg(bindir).args(wrapper);
+    sanitizer_env(&mut cmd);
+    let out = run_ok(&mut cmd, Duration::from_secs(600));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" 0 failed"), "{text}");
+    println!("{text}");
+}
+
+#[test]
+fn examples_run_against_each_other() {
+    run_examples(&build_examples("", &[]), &[]);
+}
+
+#[test]
+fn examples_run_clean_under_sanitizers_and_valgrind() {
+    run_examples(&build_examples("-asan", SANITIZE), &[]);
+    run_examples(
+        &build_examples("", &[]),
+        &[
+            "valgrind",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99",
+            "-q",
+        ],
+    );
+}
+
+#[test]
+fn benchmark_quick_run_completes_with_valid_json() {
+    let exe = build_c("zts-bench", &["examples-c/zts-bench.c"], &["-O2", "-lm"]);
+    let out = run_ok(Command::new(exe).args(["--quick", "--json"]), LIMIT);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // No figures are judged here: only that every row ran and reported.
+    for row in [
+        "bulk_mtu1500",
+        "bulk_mtu65535",
+        "bulk8",
+        "rr",
+        "crr",
+        "scale",
+        "udp",
+        "overlay",
+    ] {
+        assert!(
+            text.contains(&format!("\"row\": \"{row}\"")),
+            "{row} missing: {text}"
+        );
+    }
+    assert!(text.trim_start().starts_with('[') && text.trim_end().ends_with(']'));
+}
