@@ -104,6 +104,11 @@ pub fn valgrind(exe: &Path) -> Command {
     cmd
 }
 
+/// Executables built so far by this test binary: tests running in parallel
+/// that want the same program share one build instead of overwriting it
+/// while another runs it.
+static BUILT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 fn build_with(
     compiler: &str,
     flags: &[&str],
@@ -111,6 +116,16 @@ fn build_with(
     sources: &[&str],
     extra: &[&str],
 ) -> PathBuf {
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let exe = out_dir().join(name);
+    if !built.contains(&exe) {
+        compile(compiler, flags, name, sources, extra);
+        built.push(exe.clone());
+    }
+    exe
+}
+
+fn compile(compiler: &str, flags: &[&str], name: &str, sources: &[&str], extra: &[&str]) {
     let lib = lib_dir();
     let exe = out_dir().join(name);
     if let Some(parent) = exe.parent() {
@@ -132,7 +147,6 @@ fn build_with(
         "cc failed for {name}:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    exe
 }
 
 /// Runs a command with a time bound; fails the test on timeout or a
