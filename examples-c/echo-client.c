@@ -61,6 +61,32 @@ static int parse_endpoint(const char *s, struct sockaddr_in *sin)
     return port < 0 || inet_pton(AF_INET, ip, &sin->sin_addr) != 1 ? -1 : 0;
 }
 
+/* Sends msg once and checks that it comes back; 0 (said why) if not. */
+static int echo_once(int fd, const char *msg, char *back, size_t len, long nth)
+{
+    /* A blocking write returns once the whole message is queued. */
+    if (zts_write(fd, msg, len) != (ssize_t)len) fail("zts_write");
+    /* TCP is a byte stream: the echo may come back in pieces. */
+    for (size_t got = 0; got < len;) {
+        ssize_t n = zts_read(fd, back + got, len - got);
+        if (n < 0 && zts_errno() == EAGAIN) {
+            fprintf(stderr, "echo-client: no echo %ld within %d s\n", nth, ECHO_TIMEOUT_S);
+            return 0;
+        }
+        if (n < 0) fail("zts_read");
+        if (n == 0) {
+            fprintf(stderr, "echo-client: server closed before echo %ld\n", nth);
+            return 0;
+        }
+        got += (size_t)n;
+    }
+    if (memcmp(back, msg, len) != 0) {
+        fprintf(stderr, "echo-client: echo %ld came back as '%.*s'\n", nth, (int)len, back);
+        return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5 && argc != 6)
@@ -102,44 +128,29 @@ int main(int argc, char **argv)
         fprintf(stderr, "echo-client: out of memory\n");
         return 1;
     }
-    for (long i = 0; i < count; i++) {
-        /* A blocking write returns once the whole message is queued. */
-        if (zts_write(fd, msg, len) != (ssize_t)len) fail("zts_write");
-        /* TCP is a byte stream: the echo may come back in pieces. */
-        for (size_t got = 0; got < len;) {
-            ssize_t n = zts_read(fd, back + got, len - got);
-            if (n < 0 && zts_errno() == EAGAIN) {
-                fprintf(stderr, "echo-client: no echo within %d s\n", ECHO_TIMEOUT_S);
-                return 1;
-            }
-            if (n < 0) fail("zts_read");
-            if (n == 0) {
-                fprintf(stderr, "echo-client: server closed after %ld echoes\n", i);
-                return 1;
-            }
-            got += (size_t)n;
-        }
-        if (memcmp(back, msg, len) != 0) {
-            fprintf(stderr, "echo-client: echo %ld came back as '%.*s'\n", i + 1, (int)len, back);
-            return 1;
-        }
-    }
+    int ok = 1;
+    for (long i = 0; ok && i < count; i++)
+        ok = echo_once(fd, msg, back, len, i + 1);
     free(back);
-    /* Every echo is in. Stopping the node resets its connections, so say
-     * goodbye properly first: shut down our half (the server reads end of
-     * stream and closes) and wait for the server's end of stream. A reset
-     * here is no failure either: the server may stop its node as soon as
-     * it has closed, and all the echoes were already checked. */
-    if (zts_shutdown(fd, SHUT_WR) < 0) fail("zts_shutdown");
-    char tail[64];
-    ssize_t n = zts_read(fd, tail, sizeof tail);
-    if (n > 0) {
-        fprintf(stderr, "echo-client: %zd unexpected bytes after the last echo\n", n);
-        return 1;
+    if (ok) {
+        /* Every echo is in. Stopping the node resets its connections, so
+         * say goodbye properly first: shut down our half (the server reads
+         * end of stream and closes) and wait for the server's end of
+         * stream. A reset here is no failure either: the server may stop
+         * its node as soon as it has closed, and the echoes were checked. */
+        if (zts_shutdown(fd, SHUT_WR) < 0) fail("zts_shutdown");
+        char tail[64];
+        ssize_t n = zts_read(fd, tail, sizeof tail);
+        if (n > 0) {
+            fprintf(stderr, "echo-client: %zd unexpected bytes after the last echo\n", n);
+            ok = 0;
+        }
+        if (n < 0 && zts_errno() != ECONNRESET) fail("zts_read (end of stream)");
     }
-    if (n < 0 && zts_errno() != ECONNRESET) fail("zts_read (end of stream)");
     zts_close(fd);
     if (zts_node_free(node) < 0) fail("zts_node_free");
+    if (!ok)
+        return 1;
     printf("echoed %ld messages\n", count);
     return 0;
 }

@@ -49,8 +49,8 @@ struct client {
     char name[INET_ADDRSTRLEN + 8]; /* "IP:PORT", for the log */
 };
 
-/* Writes all of buf (a blocking zts_write returns once every byte is
- * queued, but a signal-free loop costs nothing and states the intent). */
+/* Writes all of buf. A blocking zts_write already queues every byte before
+ * it returns; the loop keeps this right for a write that comes back short. */
 static int write_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {
@@ -163,6 +163,8 @@ int main(int argc, char **argv)
         pthread_t t;
         if ((errno = pthread_create(&t, NULL, serve, c)) != 0) {
             fprintf(stderr, "echo-server: pthread_create: %s\n", strerror(errno));
+            zts_close(fd);
+            free(c);
             return 1;
         }
         if (threads)

@@ -86,11 +86,13 @@ static int flush(struct client *c)
     return 0;
 }
 
-/* Reads and echoes until the socket has nothing more or is full; returns
- * -1 if the client must be dropped (gone, or done and flushed). */
+/* Reads and echoes until the socket has nothing more or is full, or for
+ * a few rounds at most so that a busy client cannot starve the others
+ * (poll reports it again); -1 if the client must be dropped (gone, or
+ * done and flushed). */
 static int service(struct client *c)
 {
-    for (;;) {
+    for (int round = 0; round < 8; round++) {
         int f = flush(c);
         if (f != 0)
             return f < 0 ? -1 : 0;
@@ -103,6 +105,8 @@ static int service(struct client *c)
             c->eof = 1;
         c->len = (size_t)n;
     }
+    int f = flush(c);
+    return f < 0 || (f == 0 && c->eof) ? -1 : 0;
 }
 
 /* Accepts every waiting connection (a non-blocking listener says EAGAIN

@@ -174,18 +174,20 @@ static int client(const char *uri, const char *cidr, const struct sockaddr_in *t
         return 1;
     }
     ssize_t n = zts_recv(fd, back, len + 1, 0);
-    if (n < 0 && zts_errno() == EAGAIN) {
+    int ok = 0;
+    if (n < 0 && zts_errno() == EAGAIN)
         fprintf(stderr, "udp-echo: no echo within 5 s\n");
-        return 1;
-    }
-    if (n < 0) fail("zts_recv");
-    if ((size_t)n != len || memcmp(back, msg, len) != 0) {
+    else if (n < 0)
+        fail("zts_recv");
+    else if ((size_t)n != len || memcmp(back, msg, len) != 0)
         fprintf(stderr, "udp-echo: echo came back as '%.*s' (%zd bytes)\n", (int)n, back, n);
-        return 1;
-    }
+    else
+        ok = 1;
     free(back);
     zts_close(fd);
     if (zts_node_free(node) < 0) fail("zts_node_free");
+    if (!ok)
+        return 1;
     printf("echoed: %s\n", msg);
     return 0;
 }

@@ -359,8 +359,10 @@ int zts_net_get_port(int node, int net);
 int zts_node_start(int node);
 
 /*
- Stops the node: its connections are reset, calls blocked on its sockets
- return -1 with ENETDOWN, and its threads are joined. Its fds stay open
+ Stops the node: its connections are reset (data still queued in them is
+ lost: read to the end of stream before stopping to be sure it arrived),
+ calls blocked on its sockets return -1 with ENETDOWN, and its threads
+ are joined. Its fds stay open
  (every call on them fails with ENETDOWN) until closed. The node can be
  started again. Errors: ENODEV, ENETDOWN (not running).
  */
@@ -387,7 +389,8 @@ const char *zts_version(void);
  - SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval), SO_RCVBUF,
    SO_SNDBUF (int bytes; they size the socket's buffers), SO_REUSEADDR,
    SO_KEEPALIVE, SO_BROADCAST, SO_RCVLOWAT (int), SO_LINGER (struct
-   linger; {1, 0} makes close send a reset).
+   linger; {1, 0} makes close send a reset; a nonzero time is kept but
+   close never blocks: queued data is sent after it returns).
  - IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
    (smoltcp has one keepalive timer: probes every TCP_KEEPIDLE seconds of
    silence; the connection drops after TCP_KEEPIDLE + TCP_KEEPINTVL x

@@ -463,3 +463,25 @@ fn a_node_on_two_networks_routes_binds_and_listens_on_both() {
         ok(zts_node_free(n));
     }
 }
+
+#[test]
+fn a_wildcard_listener_keeps_accepting_one_connection_after_another() {
+    let a = node("tcp-wild-seq", &["10.9.11.1/24"]);
+    let b = node("tcp-wild-seq", &["10.9.11.2/24"]);
+    let l = listener(a, sa("0.0.0.0:99"), 1);
+    for i in 0..6u8 {
+        let c = tcp(b, libc::AF_INET);
+        set_timeout(c, libc::SO_SNDTIMEO, 5000);
+        ok(connect(c, sa("10.9.11.1:99")));
+        let (s, _) = accept(l);
+        write_all(c, &[i]);
+        let mut one = [0u8; 1];
+        assert_eq!(read(s, &mut one), 1, "connection {i}");
+        assert_eq!(one[0], i);
+        ok(zts_close(c));
+        ok(zts_close(s));
+    }
+    ok(zts_close(l));
+    ok(zts_node_free(a));
+    ok(zts_node_free(b));
+}

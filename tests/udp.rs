@@ -352,3 +352,29 @@ fn multicast_members_receive_until_they_leave() {
         ok(zts_node_free(n));
     }
 }
+
+#[test]
+fn datagrams_sent_just_before_close_still_leave() {
+    let a = node("udp-close", &["10.26.0.1/24"]);
+    let b = node("udp-close", &["10.26.0.2/24"]);
+    let rx = udp(a, libc::AF_INET);
+    ok(bind(rx, sa("10.26.0.1:7200")));
+    set_timeout(rx, libc::SO_RCVTIMEO, 5000);
+    for i in 0..20u8 {
+        let tx = udp(b, libc::AF_INET);
+        assert_eq!(sendto(tx, &[i], sa("10.26.0.1:7200")), 1);
+        ok(zts_close(tx));
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4];
+    for _ in 0..20 {
+        let (n, _) = recvfrom(rx, &mut buf, 0);
+        assert_eq!(n, 1, "all 20 datagrams arrive");
+        got.push(buf[0]);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..20).collect::<Vec<u8>>());
+    ok(zts_close(rx));
+    ok(zts_node_free(a));
+    ok(zts_node_free(b));
+}

@@ -136,3 +136,44 @@ fn overlay_drops_and_counts_strangers_and_garbage() {
     ));
     ok(zts_node_free(again));
 }
+
+#[test]
+fn a_learning_overlay_serves_two_peers_on_one_address() {
+    let server = ok(zts_node_new());
+    let net = ok(join(server, "vxlan://127.0.0.1:0?vni=8&learn=1"));
+    let port = ok(zts_net_get_port(server, net));
+    let addr = CString::new("10.92.0.1/24").unwrap();
+    // SAFETY: addr is a valid C string.
+    ok(unsafe { zts_addr_add(server, net, addr.as_ptr()) });
+    ok(zts_node_start(server));
+    let l = listener(server, "10.92.0.1:80".parse().unwrap(), 4);
+    let mut clients = Vec::new();
+    for i in 2..4 {
+        let c = ok(zts_node_new());
+        let n = ok(join(
+            c,
+            &format!("vxlan://127.0.0.1:0?vni=8&peer=127.0.0.1:{port}"),
+        ));
+        let a = CString::new(format!("10.92.0.{i}/24")).unwrap();
+        // SAFETY: a is a valid C string.
+        ok(unsafe { zts_addr_add(c, n, a.as_ptr()) });
+        ok(zts_node_start(c));
+        clients.push(c);
+    }
+    // Both clients share 127.0.0.1 and differ only by UDP port.
+    for &c in &clients {
+        let fd = tcp(c, libc::AF_INET);
+        set_timeout(fd, libc::SO_SNDTIMEO, 5000);
+        ok(connect(fd, "10.92.0.1:80".parse().unwrap()));
+        let (s, _) = accept(l);
+        write_all(fd, b"hi");
+        let mut buf = [0u8; 2];
+        assert_eq!(read(s, &mut buf), 2);
+        ok(zts_close(fd));
+        ok(zts_close(s));
+    }
+    ok(zts_close(l));
+    for n in clients.into_iter().chain([server]) {
+        ok(zts_node_free(n));
+    }
+}

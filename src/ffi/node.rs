@@ -186,8 +186,10 @@ pub extern "C" fn zts_node_start(node: c_int) -> c_int {
     })
 }
 
-/// Stops the node: its connections are reset, calls blocked on its sockets
-/// return -1 with ENETDOWN, and its threads are joined. Its fds stay open
+/// Stops the node: its connections are reset (data still queued in them is
+/// lost: read to the end of stream before stopping to be sure it arrived),
+/// calls blocked on its sockets return -1 with ENETDOWN, and its threads
+/// are joined. Its fds stay open
 /// (every call on them fails with ENETDOWN) until closed. The node can be
 /// started again. Errors: ENODEV, ENETDOWN (not running).
 #[unsafe(no_mangle)]

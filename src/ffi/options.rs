@@ -9,7 +9,8 @@ use libc::{c_int, c_void, socklen_t};
 /// - SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval), SO_RCVBUF,
 ///   SO_SNDBUF (int bytes; they size the socket's buffers), SO_REUSEADDR,
 ///   SO_KEEPALIVE, SO_BROADCAST, SO_RCVLOWAT (int), SO_LINGER (struct
-///   linger; {1, 0} makes close send a reset).
+///   linger; {1, 0} makes close send a reset; a nonzero time is kept but
+///   close never blocks: queued data is sent after it returns).
 /// - IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
 ///   (smoltcp has one keepalive timer: probes every TCP_KEEPIDLE seconds of
 ///   silence; the connection drops after TCP_KEEPIDLE + TCP_KEEPINTVL x

@@ -25,7 +25,13 @@ pub struct Dgram {
     pub sock: Arc<Socket>,
     slots: Vec<(usize, SocketHandle)>,
     opts_generation: Option<u32>,
+    /// When the app closed the socket: what is still queued then gets this
+    /// long to leave (a datagram for a host that never answers ARP would
+    /// otherwise keep the socket forever).
+    closed_at: Option<std::time::Instant>,
 }
+
+const FLUSH_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Payload storage: room for the requested bytes, and at least one
 /// largest datagram.
@@ -115,10 +121,24 @@ pub fn open(nets: &mut [Net], routing: &Routing, sock: &Arc<Socket>) -> Option<D
         sock: sock.clone(),
         slots,
         opts_generation: None,
+        closed_at: None,
     })
 }
 
 impl Dgram {
+    /// Whether smoltcp has sent everything handed to it.
+    fn all_sent(&self, nets: &mut [Net], proto: Proto) -> bool {
+        self.slots.iter().all(|&(n, h)| {
+            let s = &mut nets[n].sockets;
+            match proto {
+                Proto::Udp => s.get_mut::<udp::Socket>(h).send_queue() == 0,
+                Proto::Ping => s.get_mut::<icmp::Socket>(h).send_queue() == 0,
+                Proto::Raw(_) => s.get_mut::<raw::Socket>(h).send_queue() == 0,
+                Proto::Tcp => true,
+            }
+        })
+    }
+
     pub fn close(&mut self, nets: &mut [Net]) {
         for (n, h) in self.slots.drain(..) {
             nets[n].sockets.remove(h);
@@ -325,7 +345,15 @@ fn from_peer(sock: &Socket, st: &SockState, from: &SocketAddr) -> bool {
 pub fn pump(nets: &mut [Net], routing: &Routing, d: &mut Dgram) -> Step {
     let sock = d.sock.clone();
     let mut st = sock.state.lock();
-    if st.closed || sock.stack.is_down() {
+    // A closed socket still sends what it queued (as the kernel's does);
+    // it goes once that is handed to smoltcp.
+    let flushed = st.tx_dgrams.is_empty() && d.all_sent(nets, sock.proto);
+    let expired = st.closed
+        && d.closed_at
+            .get_or_insert_with(std::time::Instant::now)
+            .elapsed()
+            > FLUSH_AFTER_CLOSE;
+    if sock.stack.is_down() || (st.closed && (flushed || expired)) {
         drop(st);
         d.close(nets);
         return Step::Remove;

@@ -41,8 +41,8 @@ pub struct Conn {
 pub struct Listener {
     pub sock: Arc<Socket>,
     slots: Vec<(usize, SocketHandle)>,
-    /// Slots whose SYN-ACK was let go.
-    released: Vec<SocketHandle>,
+    /// Slots whose SYN-ACK was let go (handles are per network).
+    released: Vec<(usize, SocketHandle)>,
     nets: Vec<usize>,
     endpoint: IpListenEndpoint,
 }
@@ -330,7 +330,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 i += 1;
                 continue;
             }
-            State::SynReceived if l.released.contains(&h) => {
+            State::SynReceived if l.released.contains(&(n, h)) => {
                 i += 1;
                 continue;
             }
@@ -348,7 +348,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 }
                 if st.accept_queue.len() < st.backlog {
                     s.pause_synack(false);
-                    l.released.push(h);
+                    l.released.push((n, h));
                     moved = true;
                 }
                 i += 1;
@@ -394,7 +394,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
     }
 
     let slots = &l.slots;
-    l.released.retain(|h| slots.iter().any(|(_, x)| x == h));
+    l.released.retain(|slot| slots.contains(slot));
     let want = st.backlog.saturating_sub(st.accept_queue.len());
     for &n in &l.nets {
         let have = l.slots.iter().filter(|(sn, _)| *sn == n).count();

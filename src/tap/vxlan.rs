@@ -30,14 +30,15 @@ struct Peers {
 
 impl Peers {
     /// The endpoint to answer a sender at, if it may talk to us.
+    /// A configured peer is known by its address alone (a kernel sends from
+    /// a per-flow port); a learned one by address and port, so several
+    /// processes on one host are several peers.
     fn accept(&mut self, from: SocketAddr) -> Option<SocketAddr> {
-        if let Some(p) = self
-            .configured
-            .iter()
-            .chain(&self.learned)
-            .find(|p| p.ip() == from.ip())
-        {
+        if let Some(p) = self.configured.iter().find(|p| p.ip() == from.ip()) {
             return Some(*p);
+        }
+        if self.learned.contains(&from) {
+            return Some(from);
         }
         if self.learn {
             self.learned.push(from);
