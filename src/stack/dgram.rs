@@ -11,6 +11,7 @@ use crate::socket::{Proto, SockState, Socket};
 use smoltcp::iface::SocketHandle;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::{icmp, raw, udp};
+use smoltcp::storage::{PacketBuffer, PacketMetadata};
 use smoltcp::wire::{
     Icmpv6Packet, IpAddress, IpListenEndpoint, IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
     Ipv6Packet, Ipv6Repr,
@@ -33,10 +34,13 @@ pub struct Dgram {
 
 const FLUSH_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Payload storage: room for the requested bytes, and at least one
-/// largest datagram.
-fn payload(bytes: usize) -> Vec<u8> {
-    vec![0; bytes.max(65536)]
+/// A smoltcp packet buffer: PACKET_SLOTS datagrams, and payload room for
+/// the requested bytes and at least one largest datagram.
+fn buffer<H: Copy>(bytes: usize) -> PacketBuffer<'static, H> {
+    PacketBuffer::new(
+        vec![PacketMetadata::EMPTY; PACKET_SLOTS],
+        vec![0; bytes.max(65536)],
+    )
 }
 
 /// Creates the smoltcp sockets for a datagram socket that was just bound.
@@ -59,16 +63,7 @@ pub fn open(nets: &mut [Net], routing: &Routing, sock: &Arc<Socket>) -> Option<D
         let (rx, tx) = (st.opts.rcvbuf, st.opts.sndbuf);
         let handle = match sock.proto {
             Proto::Udp => {
-                let mut s = udp::Socket::new(
-                    udp::PacketBuffer::new(
-                        vec![udp::PacketMetadata::EMPTY; PACKET_SLOTS],
-                        payload(rx),
-                    ),
-                    udp::PacketBuffer::new(
-                        vec![udp::PacketMetadata::EMPTY; PACKET_SLOTS],
-                        payload(tx),
-                    ),
-                );
+                let mut s = udp::Socket::new(buffer(rx), buffer(tx));
                 let ep = IpListenEndpoint {
                     addr: specific.then(|| local.ip().into()),
                     port: local.port(),
@@ -79,16 +74,7 @@ pub fn open(nets: &mut [Net], routing: &Routing, sock: &Arc<Socket>) -> Option<D
                 nets[n].sockets.add(s)
             }
             Proto::Ping => {
-                let mut s = icmp::Socket::new(
-                    icmp::PacketBuffer::new(
-                        vec![icmp::PacketMetadata::EMPTY; PACKET_SLOTS],
-                        payload(rx),
-                    ),
-                    icmp::PacketBuffer::new(
-                        vec![icmp::PacketMetadata::EMPTY; PACKET_SLOTS],
-                        payload(tx),
-                    ),
-                );
+                let mut s = icmp::Socket::new(buffer(rx), buffer(tx));
                 if s.bind(icmp::Endpoint::Ident(local.port())).is_err() {
                     continue;
                 }
@@ -103,14 +89,8 @@ pub fn open(nets: &mut [Net], routing: &Routing, sock: &Arc<Socket>) -> Option<D
                 nets[n].sockets.add(raw::Socket::new(
                     Some(version),
                     Some(IpProtocol::from(p)),
-                    raw::PacketBuffer::new(
-                        vec![raw::PacketMetadata::EMPTY; PACKET_SLOTS],
-                        payload(rx),
-                    ),
-                    raw::PacketBuffer::new(
-                        vec![raw::PacketMetadata::EMPTY; PACKET_SLOTS],
-                        payload(tx),
-                    ),
+                    buffer(rx),
+                    buffer(tx),
                 ))
             }
             Proto::Tcp => return None,
