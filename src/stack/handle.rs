@@ -58,7 +58,9 @@ pub struct StackHandle {
     ports: [Mutex<PortTable>; 3],
     pub(super) inbox: Mutex<Inbox>,
     down: AtomicBool,
-    routing: RwLock<Routing>,
+    /// Swapped whole on change, so the stack thread reads a snapshot
+    /// without holding a lock while it works.
+    routing: RwLock<Arc<Routing>>,
     /// The IP MTU of each network (the loopback network last).
     pub ip_mtus: Vec<usize>,
     /// Multicast memberships: sockets per (network, group).
@@ -80,7 +82,7 @@ impl StackHandle {
             down: AtomicBool::new(false),
             ip_mtus,
             groups: Mutex::new(HashMap::new()),
-            routing: RwLock::new(routing),
+            routing: RwLock::new(Arc::new(routing)),
         }
     }
 
@@ -175,13 +177,13 @@ impl StackHandle {
 
     pub fn add_addr(&self, addr: NetAddr) -> Result<()> {
         self.send(Command::Addr(addr))?;
-        self.routing.write().addrs.push(addr);
+        self.routing_mut().addrs.push(addr);
         Ok(())
     }
 
     pub fn add_route(&self, route: Route) -> Result<()> {
         self.send(Command::Route(route))?;
-        let mut routing = self.routing.write();
+        let mut routing = self.routing_mut();
         routing
             .routes
             .retain(|r| !(r.dst == route.dst && r.prefix == route.prefix));
@@ -190,7 +192,7 @@ impl StackHandle {
     }
 
     pub fn set_dns(&self, servers: Vec<IpAddr>) -> Result<()> {
-        self.routing.write().dns = servers;
+        self.routing_mut().dns = servers;
         self.send(Command::Dns)
     }
 
@@ -226,13 +228,13 @@ impl StackHandle {
         self.send(Command::Dhcp(net))
     }
 
-    pub(super) fn routing_mut(&self) -> parking_lot::RwLockWriteGuard<'_, Routing> {
-        self.routing.write()
+    pub(super) fn routing_mut(&self) -> parking_lot::MappedRwLockWriteGuard<'_, Routing> {
+        parking_lot::RwLockWriteGuard::map(self.routing.write(), Arc::make_mut)
     }
 
-    /// The node's addresses and routes, read-locked.
-    pub fn routing(&self) -> parking_lot::RwLockReadGuard<'_, Routing> {
-        self.routing.read()
+    /// A snapshot of the node's addresses and routes (no lock held).
+    pub fn routing(&self) -> Arc<Routing> {
+        self.routing.read().clone()
     }
 
     pub fn owns_addr(&self, ip: IpAddr) -> bool {

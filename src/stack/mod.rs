@@ -256,11 +256,11 @@ impl Stack {
                     }
                 }
                 Command::Dns => {
-                    let routing = self.handle.routing().clone();
+                    let routing = self.handle.routing();
                     self.resolver.servers_changed(&mut self.nets, &routing);
                 }
                 Command::Lookup(l) => {
-                    let routing = self.handle.routing().clone();
+                    let routing = self.handle.routing();
                     self.resolver.start(&mut self.nets, &routing, l);
                 }
                 Command::Dhcp(net) => {
@@ -285,7 +285,7 @@ impl Stack {
 
     fn register(&mut self, sock: Arc<Socket>) {
         if sock.proto != Proto::Tcp {
-            let routing = self.handle.routing().clone();
+            let routing = self.handle.routing();
             if let Some(d) = dgram::open(&mut self.nets, &routing, &sock) {
                 self.dgrams.push(d);
                 // Whatever the app queued before the stack saw the socket.
@@ -379,7 +379,7 @@ impl Stack {
             moved |= self.resolver.pump(&mut self.nets);
         }
         if !self.dgrams.is_empty() {
-            let routing = self.handle.routing().clone();
+            let routing = self.handle.routing();
             let mut i = 0;
             while i < self.dgrams.len() {
                 match dgram::pump(&mut self.nets, &routing, &mut self.dgrams[i]) {
