@@ -14,4 +14,6 @@ pub mod resolve;
 pub mod socket;
 pub mod stack;
 pub mod tap;
+#[doc(hidden)]
+pub mod testing;
 pub mod wake;

@@ -343,6 +343,16 @@ impl Node {
         Ok(())
     }
 
+    /// The MAC address the node has on network `net`.
+    pub fn mac(&self, net: i32) -> Result<MacAddr> {
+        let inner = self.inner.lock();
+        usize::try_from(net)
+            .ok()
+            .and_then(|n| inner.nets.get(n))
+            .map(|n| n.mac)
+            .ok_or(Errno::EINVAL)
+    }
+
     /// The running stack (ENETDOWN when stopped).
     pub fn stack(&self) -> Result<Arc<StackHandle>> {
         self.handle()

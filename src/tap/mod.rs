@@ -14,7 +14,7 @@ pub mod pcap;
 mod reader;
 pub mod stats;
 pub mod uri;
-mod vxlan;
+pub(crate) mod vxlan;
 
 use crate::error::Result;
 use link::Link;

@@ -133,6 +133,24 @@ impl VxlanTap {
     }
 }
 
+/// Decapsulates what the fuzz target hands it as one datagram from a
+/// configured peer (`from_peer`) or from a stranger, with `learn` off.
+pub(crate) fn receive_for_fuzzing(dgram: &[u8], from_peer: bool, vni: u32, link: &Link) {
+    let peer: SocketAddr = ([127, 0, 0, 2], 4789).into();
+    let from = if from_peer {
+        peer
+    } else {
+        ([127, 0, 0, 3], 4789).into()
+    };
+    let peers = RwLock::new(Peers {
+        configured: vec![peer],
+        learned: Vec::new(),
+        learn: false,
+        fdb: HashMap::new(),
+    });
+    receive(dgram, from, vni, &peers, link);
+}
+
 fn receive(dgram: &[u8], from: SocketAddr, vni: u32, peers: &RwLock<Peers>, link: &Link) {
     if dgram.len() < HEADER + 14
         || dgram[0] & FLAG_VNI == 0
