@@ -13,9 +13,20 @@ use crate::tap::link::Link;
 use crate::tap::{MacAddr, Tap, is_group};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress};
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpEndpoint,
+    IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
+};
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// A connection request, as far as the listener defence needs it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Syn {
+    pub src: IpEndpoint,
+    pub dst: IpEndpoint,
+    pub seq: u32,
+}
 
 pub struct NetDevice {
     rx: Arc<FrameFifo>,
@@ -91,6 +102,56 @@ impl NetDevice {
             Some(_) => HardwareAddress::Ethernet(EthernetAddress(self.out.mac)),
             None => HardwareAddress::Ip,
         }
+    }
+}
+
+impl NetDevice {
+    /// The next received frame if it is a TCP SYN (a connection request),
+    /// so the stack can make room at a listener before smoltcp sees it.
+    pub fn next_syn(&mut self) -> Option<Syn> {
+        if self.pending.is_empty() {
+            self.rx.drain_into(&mut self.pending);
+        }
+        let frame = self.pending.front()?;
+        let ip = match self.out.tap {
+            Some(_) => {
+                let eth = EthernetFrame::new_checked(&frame[..]).ok()?;
+                match eth.ethertype() {
+                    EthernetProtocol::Ipv4 | EthernetProtocol::Ipv6 => eth.payload(),
+                    _ => return None,
+                }
+            }
+            None => &frame[..],
+        };
+        let (src, dst, tcp): (IpAddress, IpAddress, &[u8]) = match ip.first()? >> 4 {
+            4 => {
+                let p = Ipv4Packet::new_checked(ip).ok()?;
+                if p.next_header() != IpProtocol::Tcp || p.frag_offset() != 0 {
+                    return None;
+                }
+                let (from, to) = (p.header_len() as usize, p.total_len() as usize);
+                (p.src_addr().into(), p.dst_addr().into(), ip.get(from..to)?)
+            }
+            6 => {
+                let p = Ipv6Packet::new_checked(ip).ok()?;
+                if p.next_header() != IpProtocol::Tcp {
+                    return None;
+                }
+                (p.src_addr().into(), p.dst_addr().into(), p.payload())
+            }
+            _ => return None,
+        };
+        let seg = TcpPacket::new_checked(tcp).ok()?;
+        (seg.syn() && !seg.ack()).then(|| Syn {
+            src: IpEndpoint::new(src, seg.src_port()),
+            dst: IpEndpoint::new(dst, seg.dst_port()),
+            seq: seg.seq_number().0 as u32,
+        })
+    }
+
+    /// Discards the next received frame.
+    pub fn drop_next(&mut self) {
+        self.pending.pop_front();
     }
 }
 

@@ -2,6 +2,7 @@
 //! interfaces and sockets; it sleeps until a frame, an app kick or
 //! smoltcp's next deadline, never on a fixed timer.
 
+mod admit;
 pub mod device;
 mod dgram;
 mod dhcp;
@@ -26,7 +27,7 @@ use handle::Command;
 pub use handle::StackHandle;
 use once_cell::sync::Lazy;
 use route::{NetAddr, Route, Routing};
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::wire::{IpAddress, IpCidr, IpListenEndpoint};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -37,6 +38,9 @@ use tcp::{Conn, Listener, Step};
 /// Rounds of poll-and-pump per wakeup before the loop looks at its inbox
 /// again, so a busy node still notices a stop promptly.
 const MAX_ROUNDS: usize = 64;
+
+/// Frames each network hands smoltcp per round.
+const INGRESS_PER_ROUND: usize = 512;
 
 static EPOCH: Lazy<Instant> = Lazy::new(Instant::now);
 
@@ -222,11 +226,8 @@ impl Stack {
             let mut busy = false;
             for _ in 0..MAX_ROUNDS {
                 let now = Instant::now();
-                for net in &mut self.nets {
-                    net.iface
-                        .poll(smol_now(now), &mut net.device, &mut net.sockets);
-                }
-                busy = self.pump(now);
+                let more = self.poll_nets(smol_now(now));
+                busy = self.pump(now) | more;
                 if !busy {
                     break;
                 }
@@ -238,6 +239,39 @@ impl Stack {
             };
             self.handle.waker.sleep(delay);
         }
+    }
+
+    /// Lets smoltcp handle what arrived and send what is due; true if
+    /// frames are left over for the next round. Ingress is bounded per
+    /// round so the pump (ACKs, app data, released SYN-ACKs) runs while a
+    /// flood keeps the queue full. With a listener open, each SYN finds
+    /// room (admit.rs) before smoltcp sees it.
+    fn poll_nets(&mut self, now: smoltcp::time::Instant) -> bool {
+        let mut more = false;
+        for (i, net) in self.nets.iter_mut().enumerate() {
+            let (iface, dev, sockets) = (&mut net.iface, &mut net.device, &mut net.sockets);
+            iface.poll_maintenance(now);
+            let mut budget = INGRESS_PER_ROUND;
+            loop {
+                if budget == 0 {
+                    more = true;
+                    break;
+                }
+                budget -= 1;
+                if !self.listeners.is_empty()
+                    && let Some(syn) = dev.next_syn()
+                    && !admit::admit_syn(sockets, &mut self.listeners, i, &syn)
+                {
+                    dev.drop_next();
+                    continue;
+                }
+                if iface.poll_ingress_single(now, dev, sockets) == PollIngressSingleResult::None {
+                    break;
+                }
+            }
+            while iface.poll_egress(now, dev, sockets) != PollResult::None {}
+        }
+        more
     }
 
     fn take_inbox(&mut self) {

@@ -11,6 +11,7 @@
 //! is full, SYNs wait instead of being refused.
 
 use super::Net;
+use super::admit::SynRoom;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
 use crate::socket::{Phase, Proto, SockState, Socket};
@@ -40,11 +41,14 @@ pub struct Conn {
 
 pub struct Listener {
     pub sock: Arc<Socket>,
-    slots: Vec<(usize, SocketHandle)>,
-    /// Slots whose SYN-ACK was let go (handles are per network).
-    released: Vec<(usize, SocketHandle)>,
-    nets: Vec<usize>,
-    endpoint: IpListenEndpoint,
+    pub(super) slots: Vec<(usize, SocketHandle)>,
+    /// Slots whose SYN-ACK was let go, oldest first (handles are per
+    /// network).
+    pub(super) released: Vec<(usize, SocketHandle)>,
+    pub(super) nets: Vec<usize>,
+    pub(super) endpoint: IpListenEndpoint,
+    /// SYN flood defence (see admit.rs).
+    pub(super) syn_room: SynRoom,
 }
 
 pub enum Step {
@@ -297,6 +301,7 @@ impl Listener {
             slots: Vec::new(),
             released: Vec::new(),
             nets,
+            syn_room: SynRoom::default(),
             endpoint,
         }
     }
@@ -349,6 +354,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 if st.accept_queue.len() < st.backlog {
                     s.pause_synack(false);
                     l.released.push((n, h));
+                    l.syn_room.released((n, h));
                     moved = true;
                 }
                 i += 1;
@@ -364,6 +370,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                     born.push(orphan(&sock, n, h));
                     continue;
                 };
+                l.syn_room.completed(remote.addr);
                 let mut opts = st.opts.clone();
                 opts.nonblocking = false;
                 let child = Socket::new(sock.stack.clone(), sock.domain, Proto::Tcp, opts);
@@ -395,15 +402,14 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
 
     let slots = &l.slots;
     l.released.retain(|slot| slots.contains(slot));
+    l.syn_room.forget_gone(slots);
     let want = st.backlog.saturating_sub(st.accept_queue.len());
     for &n in &l.nets {
         let have = l.slots.iter().filter(|(sn, _)| *sn == n).count();
         for _ in have..want {
-            let mut s = new_tcp(&st.opts, sock.domain == libc::AF_INET6);
-            if s.listen(l.endpoint).is_err() {
+            let Some(s) = listening_slot(&st.opts, sock.domain, l.endpoint) else {
                 break;
-            }
-            s.pause_synack(true);
+            };
             l.slots.push((n, nets[n].sockets.add(s)));
         }
     }
@@ -415,6 +421,19 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
         sock.notify(&st);
     }
     Step::Keep(moved)
+}
+
+/// A fresh smoltcp socket listening for one connection of a listener,
+/// holding its SYN-ACK until the pump looks.
+pub(super) fn listening_slot(
+    opts: &SockOpts,
+    domain: i32,
+    endpoint: IpListenEndpoint,
+) -> Option<tcp::Socket<'static>> {
+    let mut s = new_tcp(opts, domain == libc::AF_INET6);
+    s.listen(endpoint).ok()?;
+    s.pause_synack(true);
+    Some(s)
 }
 
 /// A connection the listener refused after the handshake: it only has to

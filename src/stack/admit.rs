@@ -1,0 +1,167 @@
+//! Room at a listener for a SYN, decided before smoltcp sees it (smoltcp
+//! resets a SYN that finds no listening socket).
+//!
+//! A listener has `backlog` smoltcp sockets listening. When all of them
+//! hold handshakes, a SYN-ACK unanswered for a second (the client's own
+//! retransmission time) gives way to a new SYN; younger handshakes are
+//! left to complete, and a SYN that finds no room is dropped. So a flood
+//! from spoofed sources costs a listener at most `backlog` SYN-ACKs a
+//! second and cannot break handshakes under way.
+//!
+//! Real clients still get in: a SYN from an address that completed a
+//! handshake with this listener before, or the retransmission of a SYN
+//! dropped here (same source and sequence number, which a flood from
+//! random sources does not repeat), takes any half-open slot and keeps it
+//! until its handshake ends. A kernel uses SYN cookies instead; smoltcp
+//! keeps state from the first SYN, so a completed handshake is the proof
+//! of a real peer. A first-time client recognised only by its
+//! retransmission needs the flood to be slower than `REMEMBERED` SYNs a
+//! second. When no slot can give way (the accept queue is full), the SYN
+//! is dropped and the client retries, as with a kernel's full SYN queue.
+
+use super::device::Syn;
+use super::tcp::{Listener, listening_slot};
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::tcp::{self, State};
+use smoltcp::wire::{IpAddress, IpEndpoint};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// SYNs remembered per listener to recognise their retransmissions.
+const REMEMBERED: usize = 4096;
+/// Addresses remembered per listener as having completed a handshake.
+const KNOWN: usize = 1024;
+/// How long an unanswered SYN-ACK holds its slot against new SYNs.
+const HALF_OPEN_HOLD: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+pub struct SynRoom {
+    /// SYNs that found no room, oldest first.
+    refused: VecDeque<(IpEndpoint, u32)>,
+    /// Slots given to retransmitted SYNs: not evicted.
+    kept: Vec<(usize, SocketHandle)>,
+    /// Peers that completed a handshake, most recent last.
+    known: VecDeque<IpAddress>,
+    /// When each slot's SYN-ACK went out.
+    released_at: Vec<((usize, SocketHandle), Instant)>,
+}
+
+impl SynRoom {
+    /// Forgets kept slots that are no longer listening slots.
+    pub fn forget_gone(&mut self, slots: &[(usize, SocketHandle)]) {
+        self.kept.retain(|k| slots.contains(k));
+        self.released_at.retain(|(k, _)| slots.contains(k));
+    }
+
+    /// A peer completed its handshake: it is real.
+    pub fn completed(&mut self, peer: IpAddress) {
+        if let Some(i) = self.known.iter().position(|a| *a == peer) {
+            self.known.remove(i);
+        } else if self.known.len() == KNOWN {
+            self.known.pop_front();
+        }
+        self.known.push_back(peer);
+    }
+
+    pub fn released(&mut self, slot: (usize, SocketHandle)) {
+        self.released_at.push((slot, Instant::now()));
+    }
+
+    fn held_long(&self, slot: &(usize, SocketHandle), now: Instant) -> bool {
+        self.released_at
+            .iter()
+            .any(|(k, at)| k == slot && now.duration_since(*at) >= HALF_OPEN_HOLD)
+    }
+
+    fn refuse(&mut self, syn: &Syn) {
+        if self.refused.len() == REMEMBERED {
+            self.refused.pop_front();
+        }
+        self.refused.push_back((syn.src, syn.seq));
+    }
+
+    fn retried(&mut self, syn: &Syn) -> bool {
+        match self.refused.iter().position(|r| *r == (syn.src, syn.seq)) {
+            Some(i) => {
+                self.refused.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn half_open(sockets: &SocketSet, h: SocketHandle) -> bool {
+    sockets.get::<tcp::Socket>(h).state() == State::SynReceived
+}
+
+/// Whether the SYN may go on to smoltcp; makes room for it if it can.
+pub fn admit_syn(
+    sockets: &mut SocketSet<'static>,
+    listeners: &mut [Listener],
+    net: usize,
+    syn: &Syn,
+) -> bool {
+    let dst = syn.dst;
+    let Some(l) = listeners.iter_mut().find(|l| {
+        l.nets.contains(&net)
+            && l.endpoint.port == dst.port
+            && l.endpoint.addr.is_none_or(|a| a == dst.addr)
+    }) else {
+        return true; // nobody listens: smoltcp refuses, as it should
+    };
+    let on_net = |&&(n, _): &&(usize, SocketHandle)| n == net;
+    if l.slots
+        .iter()
+        .filter(on_net)
+        .any(|&(_, h)| sockets.get::<tcp::Socket>(h).state() == State::Listen)
+    {
+        return true;
+    }
+    let room = &mut l.syn_room;
+    let retried = room.known.contains(&syn.src.addr) || room.retried(syn);
+    let evictable = |slot: &(usize, SocketHandle)| {
+        slot.0 == net && half_open(sockets, slot.1) && !room.kept.contains(slot)
+    };
+    // A known peer or a retransmission takes the oldest unanswered
+    // SYN-ACK, else any
+    // half-open slot not kept for another, else the oldest kept one. A
+    // first SYN only takes a slot whose SYN-ACK went unanswered long.
+    let victim = if retried {
+        l.released
+            .iter()
+            .chain(&l.slots)
+            .find(|s| evictable(s))
+            .or_else(|| room.kept.iter().find(|s| s.0 == net))
+            .copied()
+    } else {
+        let now = Instant::now();
+        l.released
+            .iter()
+            .find(|s| evictable(s) && room.held_long(s, now))
+            .copied()
+    };
+    let Some(slot) = victim else {
+        room.refuse(syn);
+        return false;
+    };
+    l.released.retain(|s| *s != slot);
+    room.kept.retain(|s| *s != slot);
+    room.released_at.retain(|(s, _)| *s != slot);
+    // A new socket, not the old one re-listened: the socket set remembers
+    // per handle that its last peer did not answer address resolution and
+    // would hold the new SYN-ACK back for a second.
+    let opts = l.sock.state.lock().opts.clone();
+    let Some(fresh) = listening_slot(&opts, l.sock.domain, l.endpoint) else {
+        return false;
+    };
+    sockets.remove(slot.1);
+    let new = (net, sockets.add(fresh));
+    for s in l.slots.iter_mut().filter(|s| **s == slot) {
+        *s = new;
+    }
+    if retried {
+        room.kept.push(new);
+    }
+    true
+}
