@@ -76,6 +76,48 @@ fn syn_frame(dst_mac: [u8; 6], src: Ipv4Addr, dst: Ipv4Addr, sport: u16, seq: u3
     buf
 }
 
+/// A thread putting frames on a segment until stopped (and at least
+/// 100,000), paced to what the node can process: faster than that is a
+/// link flood, which overflows any host's receive queue whatever its
+/// sockets do.
+struct Flood {
+    flooding: Arc<AtomicBool>,
+    thread: thread::JoinHandle<u64>,
+}
+
+impl Flood {
+    fn start(
+        node: i32,
+        segment: &str,
+        seed: u64,
+        mut frame: impl FnMut(&mut Rng) -> Vec<u8> + Send + 'static,
+    ) -> Flood {
+        let port = MemPort::attach(segment, ATTACKER_MAC);
+        let flooding = Arc::new(AtomicBool::new(true));
+        let on = flooding.clone();
+        let thread = thread::spawn(move || {
+            let mut rng = Rng(seed);
+            let mut sent = 0u64;
+            while on.load(Ordering::Relaxed) || sent < 100_000 {
+                port.send(frame(&mut rng));
+                port.take();
+                sent += 1;
+                if sent.is_multiple_of(256) {
+                    settle(node).unwrap();
+                }
+            }
+            sent
+        });
+        Flood { flooding, thread }
+    }
+
+    /// Stops the flood; returns how many frames it sent.
+    fn stop(self) -> u64 {
+        self.flooding.store(false, Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
 /// A server echoing every connection on `at`, and a client loop that
 /// connects `rounds` times while `flooding` and checks each echo.
 fn echo_server(node: i32, at: SocketAddr, backlog: i32) -> i32 {
@@ -137,47 +179,23 @@ fn syn_flood_leaves_memory_and_backlog_bounded_and_real_clients_in() {
     let l = echo_server(a, at, 16);
     real_client(b, at, 1000, 1); // everything warmed up before measuring
     let before = rss_bytes();
-    let port = MemPort::attach("flood-syn", ATTACKER_MAC);
     let mac = node_mac(a, 0).unwrap();
-    let flooding = Arc::new(AtomicBool::new(true));
-    let flood = {
-        let flooding = flooding.clone();
-        thread::spawn(move || {
-            let mut rng = Rng(0x5eed);
-            let mut sent = 0u64;
-            while flooding.load(Ordering::Relaxed) || sent < 100_000 {
-                let r = rng.next();
-                // Spoofed sources on the node's own subnet (it ARPs for
-                // them in vain) and beyond it (no route back).
-                let src = if r & 1 == 0 {
-                    Ipv4Addr::new(10, 82, 100 + (r >> 8) as u8 % 100, (r >> 16) as u8 | 1)
-                } else {
-                    Ipv4Addr::new(198, 18, (r >> 8) as u8, (r >> 16) as u8)
-                };
-                port.send(syn_frame(
-                    mac,
-                    src,
-                    Ipv4Addr::new(10, 82, 0, 1),
-                    (r >> 24) as u16 | 1024,
-                    (r >> 40) as u32,
-                ));
-                port.take();
-                sent += 1;
-                if sent % 256 == 0 {
-                    // Paced to what the node can process: faster than
-                    // that is a link flood, which overflows any host's
-                    // receive queue whatever its sockets do.
-                    settle(a).unwrap();
-                }
-            }
-            sent
-        })
-    };
+    let flood = Flood::start(a, "flood-syn", 0x5eed, move |rng| {
+        let r = rng.next();
+        // Spoofed sources on the node's own subnet (it ARPs for them in
+        // vain) and beyond it (no route back).
+        let src = if r & 1 == 0 {
+            Ipv4Addr::new(10, 82, 100 + (r >> 8) as u8 % 100, (r >> 16) as u8 | 1)
+        } else {
+            Ipv4Addr::new(198, 18, (r >> 8) as u8, (r >> 16) as u8)
+        };
+        let dst = Ipv4Addr::new(10, 82, 0, 1);
+        syn_frame(mac, src, dst, (r >> 24) as u16 | 1024, (r >> 40) as u32)
+    });
     for i in 0..50 {
         real_client(b, at, 4096, 100 + i);
     }
-    flooding.store(false, Ordering::Relaxed);
-    let sent = flood.join().unwrap();
+    let sent = flood.stop();
     let grew = rss_bytes().saturating_sub(before);
     println!(
         "SYN flood: {sent} spoofed SYNs, 50 real clients served, RSS grew {} KiB",
@@ -215,7 +233,6 @@ fn garbage_frames_are_dropped_and_the_node_keeps_serving() {
     let l = echo_server(a, at, 8);
     real_client(b, at, 1000, 1);
     let before = rss_bytes();
-    let port = MemPort::attach("flood-junk", ATTACKER_MAC);
     let mac = node_mac(a, 0).unwrap();
     let template = syn_frame(
         mac,
@@ -224,57 +241,35 @@ fn garbage_frames_are_dropped_and_the_node_keeps_serving() {
         999,
         1,
     );
-    let flooding = Arc::new(AtomicBool::new(true));
-    let flood = {
-        let flooding = flooding.clone();
-        thread::spawn(move || {
-            let mut rng = Rng(0xbad);
-            let mut sent = 0u64;
-            while flooding.load(Ordering::Relaxed) || sent < 100_000 {
-                let r = rng.next();
-                let len = (r >> 8) as usize % 1600;
-                let mut f: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-                match r % 4 {
-                    // Addressed to the node, any EtherType.
-                    0 if len >= 14 => f[..6].copy_from_slice(&mac),
-                    // IPv4 or IPv6 to the node, random after that.
-                    1 if len > 14 => {
-                        f[..6].copy_from_slice(&mac);
-                        f[12..14].copy_from_slice(if r & 16 == 0 {
-                            &[8, 0]
-                        } else {
-                            &[0x86, 0xdd]
-                        });
-                        f[14] = if r & 16 == 0 { 0x45 } else { 0x60 };
-                    }
-                    // A well-formed SYN with a few bytes flipped.
-                    2 => {
-                        f = template.clone();
-                        for _ in 0..1 + r % 3 {
-                            let at = 14 + rng.next() as usize % (f.len() - 14);
-                            f[at] ^= 1 << (rng.next() % 8);
-                        }
-                    }
-                    _ => {}
-                }
-                port.send(f);
-                port.take();
-                sent += 1;
-                if sent % 256 == 0 {
-                    // Paced to what the node can process: faster than
-                    // that is a link flood, which overflows any host's
-                    // receive queue whatever its sockets do.
-                    settle(a).unwrap();
+    let flood = Flood::start(a, "flood-junk", 0xbad, move |rng| {
+        let r = rng.next();
+        let len = (r >> 8) as usize % 1600;
+        let mut f: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        match r % 4 {
+            // Addressed to the node, any EtherType.
+            0 if len >= 14 => f[..6].copy_from_slice(&mac),
+            // IPv4 or IPv6 to the node, random after that.
+            1 if len > 14 => {
+                f[..6].copy_from_slice(&mac);
+                f[12..14].copy_from_slice(if r & 16 == 0 { &[8, 0] } else { &[0x86, 0xdd] });
+                f[14] = if r & 16 == 0 { 0x45 } else { 0x60 };
+            }
+            // A well-formed SYN with a few bytes flipped.
+            2 => {
+                f = template.clone();
+                for _ in 0..1 + r % 3 {
+                    let at = 14 + rng.next() as usize % (f.len() - 14);
+                    f[at] ^= 1 << (rng.next() % 8);
                 }
             }
-            sent
-        })
-    };
+            _ => {}
+        }
+        f
+    });
     for i in 0..20 {
         real_client(b, at, 32 << 10, 200 + i);
     }
-    flooding.store(false, Ordering::Relaxed);
-    let sent = flood.join().unwrap();
+    let sent = flood.stop();
     let grew = rss_bytes().saturating_sub(before);
     println!(
         "garbage flood: {sent} frames, 20 real clients served, RSS grew {} KiB",

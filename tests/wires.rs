@@ -101,13 +101,20 @@ fn overlay_drops_and_counts_strangers_and_garbage() {
     let to = format!("127.0.0.1:{port}");
     stranger.send_to(&frame, &to).unwrap();
     stranger.send_to(&[1, 2, 3], &to).unwrap();
-    // From the peer: the wrong VNI (malformed), then an ARP request for
-    // the node's address, which the node answers to the peer. The tap
-    // thread takes datagrams in order, so once the answer is back, the
-    // three before it have been counted.
+    // From the peer: garbage, then an ARP request for the node's address,
+    // which the node answers to the peer. The tap thread takes datagrams
+    // in order, so once the answer is back, all before it were counted.
     let mut wrong_vni = frame.clone();
     wrong_vni[6] = 6;
     peer.send_to(&wrong_vni, &to).unwrap();
+    // No I flag; a header with a runt frame; a frame past the MTU.
+    let mut no_flag = frame.clone();
+    no_flag[0] = 0;
+    peer.send_to(&no_flag, &to).unwrap();
+    peer.send_to(&frame[..8 + 10], &to).unwrap();
+    let mut giant = frame.clone();
+    giant.resize(8 + 3000, 0);
+    peer.send_to(&giant, &to).unwrap();
     let mut arp = vec![0x08, 0, 0, 0, 0, 0, 5, 0];
     arp.extend_from_slice(&[0xff; 6]);
     arp.extend_from_slice(&[2, 0, 0, 0, 0, 9, 0x08, 0x06]);
@@ -124,7 +131,11 @@ fn overlay_drops_and_counts_strangers_and_garbage() {
     );
     let s = stats(n, net);
     assert_eq!(s.drop_not_peer, 1, "a valid frame from a non-peer");
-    assert_eq!(s.drop_malformed, 2, "a short datagram and a wrong VNI");
+    assert_eq!(
+        s.drop_malformed, 4,
+        "a short datagram, a wrong VNI, no I flag, a runt frame"
+    );
+    assert_eq!(s.drop_oversize, 1, "a frame past the MTU");
     assert_eq!(s.rx_frames, 1, "the ARP request");
     expect_err(join(n, &peer_uri) as isize, libc::EISCONN);
     ok(zts_node_free(n));
