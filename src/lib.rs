@@ -8,6 +8,8 @@
 
 pub mod error;
 pub mod events;
+#[doc(hidden)]
+pub mod fault;
 pub mod ffi;
 pub mod node;
 pub mod resolve;

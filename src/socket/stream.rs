@@ -247,6 +247,7 @@ impl Socket {
             }
             match st.phase {
                 Phase::Connected => {
+                    crate::fault::point("stream_send");
                     let n = st.tx.write(&buf[sent..]);
                     if n > 0 {
                         sent += n;

@@ -8,6 +8,7 @@ use super::Socket;
 use crate::error::{Errno, Result};
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
+use std::collections::BTreeSet;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -22,7 +23,16 @@ enum Slot {
     Draining(Arc<Socket>),
 }
 
-static TABLE: Lazy<Mutex<Vec<Slot>>> = Lazy::new(|| Mutex::new(Vec::new()));
+/// The slots, with the free ones and the draining ones indexed so that
+/// opening the millionth socket costs what opening the first does.
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    free: BTreeSet<usize>,
+    draining: Vec<usize>,
+}
+
+static TABLE: Lazy<Mutex<Table>> = Lazy::new(|| Mutex::new(Table::default()));
 
 /// A socket looked up by fd; counts as a call in progress on that fd.
 pub struct FdRef(Arc<Socket>);
@@ -40,32 +50,35 @@ impl Drop for FdRef {
     }
 }
 
-fn reusable(slot: &Slot) -> bool {
-    match slot {
-        Slot::Free => true,
-        Slot::Draining(s) => s.calls.load(Ordering::Acquire) == 0,
-        Slot::Open(_) => false,
-    }
-}
-
 /// Gives `sock` the lowest free fd.
 pub fn insert(sock: Arc<Socket>) -> Result<i32> {
-    let mut table = TABLE.lock();
-    let fd = match table.iter().position(reusable) {
+    let mut guard = TABLE.lock();
+    let t = &mut *guard;
+    // Draining slots whose last call returned are free now.
+    let slots = &mut t.slots;
+    t.draining.retain(|&i| match &slots[i] {
+        Slot::Draining(s) if s.calls.load(Ordering::Acquire) > 0 => true,
+        _ => {
+            slots[i] = Slot::Free;
+            t.free.insert(i);
+            false
+        }
+    });
+    let fd = match t.free.pop_first() {
         Some(i) => i,
-        None if table.len() < MAX_FDS => {
-            table.push(Slot::Free);
-            table.len() - 1
+        None if t.slots.len() < MAX_FDS => {
+            t.slots.push(Slot::Free);
+            t.slots.len() - 1
         }
         None => return Err(Errno::EMFILE),
     };
-    table[fd] = Slot::Open(sock);
+    t.slots[fd] = Slot::Open(sock);
     Ok(fd as i32)
 }
 
 pub fn get(fd: i32) -> Result<FdRef> {
     let table = TABLE.lock();
-    match usize::try_from(fd).ok().and_then(|i| table.get(i)) {
+    match usize::try_from(fd).ok().and_then(|i| table.slots.get(i)) {
         Some(Slot::Open(s)) => {
             s.calls.fetch_add(1, Ordering::AcqRel);
             Ok(FdRef(s.clone()))
@@ -76,23 +89,22 @@ pub fn get(fd: i32) -> Result<FdRef> {
 
 /// Takes `fd` out of the table and returns its socket.
 pub fn remove(fd: i32) -> Result<Arc<Socket>> {
-    let mut table = TABLE.lock();
-    let slot = usize::try_from(fd)
+    let mut guard = TABLE.lock();
+    let t = &mut *guard;
+    let i = usize::try_from(fd)
         .ok()
-        .and_then(|i| table.get_mut(i))
+        .filter(|&i| matches!(t.slots.get(i), Some(Slot::Open(_))))
         .ok_or(Errno::EBADF)?;
-    match std::mem::replace(slot, Slot::Free) {
-        Slot::Open(s) => {
-            if s.calls.load(Ordering::Acquire) > 0 {
-                *slot = Slot::Draining(s.clone());
-            }
-            Ok(s)
-        }
-        other => {
-            *slot = other;
-            Err(Errno::EBADF)
-        }
+    let Slot::Open(s) = std::mem::replace(&mut t.slots[i], Slot::Free) else {
+        unreachable!("checked above");
+    };
+    if s.calls.load(Ordering::Acquire) > 0 {
+        t.slots[i] = Slot::Draining(s.clone());
+        t.draining.push(i);
+    } else {
+        t.free.insert(i);
     }
+    Ok(s)
 }
 
 #[cfg(test)]
