@@ -26,6 +26,12 @@ use std::time::Instant;
 /// An orphaned connection (fd closed) that makes no progress this long is reset.
 const ORPHAN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Most handshakes a listener runs at once per network (its SYN queue):
+/// each listening slot is a smoltcp socket with its buffers, so a backlog
+/// of 4096 must not mean 4096 of them. The accept queue still holds up to
+/// the backlog.
+const MAX_HANDSHAKES: usize = 128;
+
 pub struct Conn {
     pub sock: Arc<Socket>,
     pub net: usize,
@@ -403,7 +409,10 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
     let slots = &l.slots;
     l.released.retain(|slot| slots.contains(slot));
     l.syn_room.forget_gone(slots);
-    let want = st.backlog.saturating_sub(st.accept_queue.len());
+    let want = st
+        .backlog
+        .saturating_sub(st.accept_queue.len())
+        .min(MAX_HANDSHAKES);
     for &n in &l.nets {
         let have = l.slots.iter().filter(|(sn, _)| *sn == n).count();
         for _ in have..want {
