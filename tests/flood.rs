@@ -5,6 +5,7 @@
 mod common;
 
 use common::api::*;
+use common::{Rng, rss_bytes};
 use parking_lot::Mutex;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::*;
@@ -20,23 +21,6 @@ use zts::testing::{MemPort, node_mac, settle};
 /// RSS is process-wide: the floods take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const ATTACKER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0xa7, 0x01];
-
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
-
-/// xorshift64*: the floods are the same on every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 fn syn_frame(dst_mac: [u8; 6], src: Ipv4Addr, dst: Ipv4Addr, sport: u16, seq: u32) -> Vec<u8> {
     let tcp = TcpRepr {

@@ -4,6 +4,7 @@
 mod common;
 
 use common::api::*;
+use common::rss_bytes;
 use std::net::SocketAddr;
 use zts::ffi::io::*;
 use zts::ffi::node::*;
@@ -12,12 +13,6 @@ use zts::ffi::socket::*;
 
 /// RSS is process-wide: the tests that measure it or move it take turns.
 static ONE_AT_A_TIME: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
-
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
 
 /// A connected pair (client on b, accepted server end on a).
 fn pair(a: i32, b: i32, at: SocketAddr) -> (i32, i32) {

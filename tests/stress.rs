@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::Rng;
 use common::api::*;
 use parking_lot::Mutex;
 use std::net::SocketAddr;
@@ -56,19 +57,6 @@ const ERRNOS: &[i32] = &[
     libc::EACCES,
     libc::ENOTTY,
 ];
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// What the chaos threads share: the node they abuse (replaced now and
 /// then) and the fds they made (open or not).
