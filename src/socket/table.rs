@@ -91,20 +91,23 @@ pub fn get(fd: i32) -> Result<FdRef> {
 pub fn remove(fd: i32) -> Result<Arc<Socket>> {
     let mut guard = TABLE.lock();
     let t = &mut *guard;
-    let i = usize::try_from(fd)
-        .ok()
-        .filter(|&i| matches!(t.slots.get(i), Some(Slot::Open(_))))
-        .ok_or(Errno::EBADF)?;
-    let Slot::Open(s) = std::mem::replace(&mut t.slots[i], Slot::Free) else {
-        unreachable!("checked above");
-    };
-    if s.calls.load(Ordering::Acquire) > 0 {
-        t.slots[i] = Slot::Draining(s.clone());
-        t.draining.push(i);
-    } else {
-        t.free.insert(i);
+    let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
+    let slot = t.slots.get_mut(i).ok_or(Errno::EBADF)?;
+    match std::mem::replace(slot, Slot::Free) {
+        Slot::Open(s) => {
+            if s.calls.load(Ordering::Acquire) > 0 {
+                *slot = Slot::Draining(s.clone());
+                t.draining.push(i);
+            } else {
+                t.free.insert(i);
+            }
+            Ok(s)
+        }
+        other => {
+            *slot = other;
+            Err(Errno::EBADF)
+        }
     }
-    Ok(s)
 }
 
 #[cfg(test)]

@@ -1,22 +1,22 @@
 //! Room at a listener for a SYN, decided before smoltcp sees it (smoltcp
 //! resets a SYN that finds no listening socket).
 //!
-//! A listener has `backlog` smoltcp sockets listening. When all of them
-//! hold handshakes, a SYN-ACK unanswered for a second (the client's own
-//! retransmission time) gives way to a new SYN; younger handshakes are
-//! left to complete, and a SYN that finds no room is dropped. So a flood
-//! from spoofed sources costs a listener at most `backlog` SYN-ACKs a
-//! second and cannot break handshakes under way.
+//! A listener keeps up to 128 smoltcp sockets listening per network and
+//! adds more when SYNs find none free, up to `backlog`. When `backlog` of
+//! them hold handshakes, a SYN-ACK unanswered for 1.5 s gives way to a new
+//! SYN; younger handshakes are left to complete, and a SYN that finds no
+//! room is dropped. So a flood from spoofed sources costs a listener at
+//! most `backlog` SYN-ACKs per 1.5 s and cannot break handshakes under way.
 //!
 //! Real clients still get in: a SYN from an address that completed a
 //! handshake with this listener before, or the retransmission of a SYN
 //! dropped here (same source and sequence number, which a flood from
-//! random sources does not repeat), takes any half-open slot and keeps it
-//! until its handshake ends. A kernel uses SYN cookies instead; smoltcp
-//! keeps state from the first SYN, so a completed handshake is the proof
-//! of a real peer. A first-time client recognised only by its
-//! retransmission needs the flood to be slower than `REMEMBERED` SYNs a
-//! second. When no slot can give way (the accept queue is full), the SYN
+//! random sources does not repeat), takes a slot whose SYN-ACK has gone
+//! unanswered for 200 ms and keeps it until its handshake ends. A kernel
+//! uses SYN cookies instead; smoltcp keeps state from the first SYN, so a
+//! completed handshake is the proof of a real peer. A first-time client
+//! recognised only by its retransmission needs the flood to be slower
+//! than `REMEMBERED` SYNs a second. When no slot can give way (the accept queue is full), the SYN
 //! is dropped and the client retries, as with a kernel's full SYN queue.
 
 use super::device::Syn;
@@ -31,8 +31,14 @@ use std::time::{Duration, Instant};
 const REMEMBERED: usize = 4096;
 /// Addresses remembered per listener as having completed a handshake.
 const KNOWN: usize = 1024;
-/// How long an unanswered SYN-ACK holds its slot against new SYNs.
-const HALF_OPEN_HOLD: Duration = Duration::from_secs(1);
+/// How long an unanswered SYN-ACK holds its slot against a first SYN:
+/// longer than a client's first retransmission (1 s), and not a multiple
+/// of it, so slots refreshed by a flood are not always young just when a
+/// real client retries.
+const HALF_OPEN_HOLD: Duration = Duration::from_millis(1500);
+/// How long it holds it against a known peer or a retransmission: a
+/// round trip's worth, as generous as the minimum retransmission timeout.
+const ANSWER_TIME: Duration = Duration::from_millis(200);
 
 #[derive(Default)]
 pub struct SynRoom {
@@ -42,15 +48,12 @@ pub struct SynRoom {
     kept: Vec<(usize, SocketHandle)>,
     /// Peers that completed a handshake, most recent last.
     known: VecDeque<IpAddress>,
-    /// When each slot's SYN-ACK went out.
-    released_at: Vec<((usize, SocketHandle), Instant)>,
 }
 
 impl SynRoom {
     /// Forgets kept slots that are no longer listening slots.
     pub fn forget_gone(&mut self, slots: &[(usize, SocketHandle)]) {
         self.kept.retain(|k| slots.contains(k));
-        self.released_at.retain(|(k, _)| slots.contains(k));
     }
 
     /// A peer completed its handshake: it is real.
@@ -61,16 +64,6 @@ impl SynRoom {
             self.known.pop_front();
         }
         self.known.push_back(peer);
-    }
-
-    pub fn released(&mut self, slot: (usize, SocketHandle)) {
-        self.released_at.push((slot, Instant::now()));
-    }
-
-    fn held_long(&self, slot: &(usize, SocketHandle), now: Instant) -> bool {
-        self.released_at
-            .iter()
-            .any(|(k, at)| k == slot && now.duration_since(*at) >= HALF_OPEN_HOLD)
     }
 
     fn refuse(&mut self, syn: &Syn) {
@@ -118,40 +111,47 @@ pub fn admit_syn(
     {
         return true;
     }
+    // Below the backlog, a burst of connects gets more slots.
+    let (want, opts) = {
+        let st = l.sock.state.lock();
+        let want = st.backlog.saturating_sub(st.accept_queue.len());
+        (want, st.opts.clone())
+    };
+    if l.slots.iter().filter(on_net).count() < want {
+        let Some(fresh) = listening_slot(&opts, l.sock.domain, l.endpoint) else {
+            return false;
+        };
+        l.slots.push((net, sockets.add(fresh)));
+        return true;
+    }
     let room = &mut l.syn_room;
     let retried = room.known.contains(&syn.src.addr) || room.retried(syn);
-    let evictable = |slot: &(usize, SocketHandle)| {
-        slot.0 == net && half_open(sockets, slot.1) && !room.kept.contains(slot)
+    // Only a handshake whose SYN-ACK went unanswered a while gives way
+    // (one in progress may be a real client's): for a known peer or a
+    // retransmission, one unanswered for ANSWER_TIME, not kept for
+    // another if there is one; for a first SYN, one unanswered for
+    // HALF_OPEN_HOLD and not kept.
+    let now = Instant::now();
+    let min_age = if retried { ANSWER_TIME } else { HALF_OPEN_HOLD };
+    let aged = |(s, at): &&((usize, SocketHandle), Instant)| {
+        s.0 == net && half_open(sockets, s.1) && now.duration_since(*at) >= min_age
     };
-    // A known peer or a retransmission takes the oldest unanswered
-    // SYN-ACK, else any
-    // half-open slot not kept for another, else the oldest kept one. A
-    // first SYN only takes a slot whose SYN-ACK went unanswered long.
-    let victim = if retried {
-        l.released
-            .iter()
-            .chain(&l.slots)
-            .find(|s| evictable(s))
-            .or_else(|| room.kept.iter().find(|s| s.0 == net))
-            .copied()
-    } else {
-        let now = Instant::now();
-        l.released
-            .iter()
-            .find(|s| evictable(s) && room.held_long(s, now))
-            .copied()
-    };
+    let not_kept = |e: &&((usize, SocketHandle), Instant)| aged(e) && !room.kept.contains(&e.0);
+    let victim = l
+        .released
+        .iter()
+        .find(not_kept)
+        .or_else(|| retried.then(|| l.released.iter().find(aged)).flatten())
+        .map(|(s, _)| *s);
     let Some(slot) = victim else {
         room.refuse(syn);
         return false;
     };
-    l.released.retain(|s| *s != slot);
+    l.released.retain(|(s, _)| *s != slot);
     room.kept.retain(|s| *s != slot);
-    room.released_at.retain(|(s, _)| *s != slot);
     // A new socket, not the old one re-listened: the socket set remembers
     // per handle that its last peer did not answer address resolution and
     // would hold the new SYN-ACK back for a second.
-    let opts = l.sock.state.lock().opts.clone();
     let Some(fresh) = listening_slot(&opts, l.sock.domain, l.endpoint) else {
         return false;
     };

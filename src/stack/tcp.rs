@@ -26,11 +26,11 @@ use std::time::Instant;
 /// An orphaned connection (fd closed) that makes no progress this long is reset.
 const ORPHAN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Most handshakes a listener runs at once per network (its SYN queue):
-/// each listening slot is a smoltcp socket with its buffers, so a backlog
-/// of 4096 must not mean 4096 of them. The accept queue still holds up to
-/// the backlog.
-const MAX_HANDSHAKES: usize = 128;
+/// Listening slots a listener keeps ready per network: each is a smoltcp
+/// socket with its buffers, so a backlog of 4096 must not mean 4096 of
+/// them up front. A SYN that finds none free gets a new one, up to the
+/// backlog (admit.rs).
+const READY_SLOTS: usize = 128;
 
 pub struct Conn {
     pub sock: Arc<Socket>,
@@ -48,9 +48,9 @@ pub struct Conn {
 pub struct Listener {
     pub sock: Arc<Socket>,
     pub(super) slots: Vec<(usize, SocketHandle)>,
-    /// Slots whose SYN-ACK was let go, oldest first (handles are per
-    /// network).
-    pub(super) released: Vec<(usize, SocketHandle)>,
+    /// Slots whose SYN-ACK was let go, and when, oldest first (handles
+    /// are per network).
+    pub(super) released: Vec<((usize, SocketHandle), Instant)>,
     pub(super) nets: Vec<usize>,
     pub(super) endpoint: IpListenEndpoint,
     /// SYN flood defence (see admit.rs).
@@ -341,7 +341,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 i += 1;
                 continue;
             }
-            State::SynReceived if l.released.contains(&(n, h)) => {
+            State::SynReceived if l.released.iter().any(|(s, _)| *s == (n, h)) => {
                 i += 1;
                 continue;
             }
@@ -359,8 +359,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 }
                 if st.accept_queue.len() < st.backlog {
                     s.pause_synack(false);
-                    l.released.push((n, h));
-                    l.syn_room.released((n, h));
+                    l.released.push(((n, h), Instant::now()));
                     moved = true;
                 }
                 i += 1;
@@ -407,12 +406,12 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
     }
 
     let slots = &l.slots;
-    l.released.retain(|slot| slots.contains(slot));
+    l.released.retain(|(slot, _)| slots.contains(slot));
     l.syn_room.forget_gone(slots);
     let want = st
         .backlog
         .saturating_sub(st.accept_queue.len())
-        .min(MAX_HANDSHAKES);
+        .min(READY_SLOTS);
     for &n in &l.nets {
         let have = l.slots.iter().filter(|(sn, _)| *sn == n).count();
         for _ in have..want {
