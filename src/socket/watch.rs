@@ -63,18 +63,22 @@ impl Waker for Link {
 
 impl Watch {
     fn signal(&self) {
-        if !self.signalled.swap(true, Ordering::AcqRel) {
+        if !self.signalled.swap(true, Ordering::SeqCst) {
             let one: u64 = 1;
             // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
             unsafe { libc::write(self.efd.as_raw_fd(), &one as *const u64 as *const _, 8) };
         }
     }
 
+    /// Empties the eventfd, then lets the next wake write it again. In
+    /// the other order a wake landing between the two would have its write
+    /// consumed here and leave `signalled` set over an empty eventfd: every
+    /// later wake would be swallowed and the app would sleep forever.
     fn drain(&self) {
-        self.signalled.store(false, Ordering::Release);
         let mut v: u64 = 0;
         // SAFETY: reads 8 bytes into a live u64 from our own non-blocking eventfd.
         unsafe { libc::read(self.efd.as_raw_fd(), &mut v as *mut u64 as *mut _, 8) };
+        self.signalled.store(false, Ordering::SeqCst);
     }
 }
 
