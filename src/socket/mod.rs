@@ -15,6 +15,7 @@ pub mod watch;
 
 use crate::error::{Errno, Result};
 use crate::stack::StackHandle;
+use crate::stack::handle::PumpTag;
 use crate::stack::ports::PortLease;
 use datagrams::DatagramQueue;
 use options::SockOpts;
@@ -119,6 +120,8 @@ pub struct Socket {
     pub cond: Condvar,
     /// Calls in progress through the fd table; the fd is not reused until 0.
     pub(crate) calls: AtomicUsize,
+    /// Where the stack keeps this socket's connection (TCP).
+    pub(crate) pump: PumpTag,
 }
 
 impl Socket {
@@ -156,6 +159,7 @@ impl Socket {
             }),
             cond: Condvar::new(),
             calls: AtomicUsize::new(0),
+            pump: PumpTag::default(),
         })
     }
 

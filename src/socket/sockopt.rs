@@ -236,7 +236,7 @@ impl Socket {
             st.opts_generation += 1;
         }
         drop(st);
-        self.stack.kick();
+        self.stack.touch(self);
         Ok(())
     }
 

@@ -200,7 +200,7 @@ impl Socket {
                 };
                 got += n;
                 if !peek && std::mem::take(&mut st.rx_stalled) {
-                    self.stack.kick();
+                    self.stack.touch(self);
                 }
                 if got >= want || ended || nonblocking {
                     return Ok(got);
@@ -251,7 +251,7 @@ impl Socket {
                     let n = st.tx.write(&buf[sent..]);
                     if n > 0 {
                         sent += n;
-                        self.stack.kick();
+                        self.stack.touch(self);
                     }
                     if sent == buf.len() {
                         return Ok(sent);
@@ -287,7 +287,7 @@ impl Socket {
         st.shut_wr |= wr;
         self.notify(&st);
         drop(st);
-        self.stack.kick();
+        self.stack.touch(self);
         Ok(())
     }
 
@@ -307,16 +307,20 @@ impl Socket {
         }
         let groups = std::mem::take(&mut st.groups);
         // Connections nobody accepted are reset, as the kernel does.
-        for child in st.accept_queue.drain(..) {
+        let unaccepted: Vec<_> = st.accept_queue.drain(..).collect();
+        for child in &unaccepted {
             let mut c = child.state.lock();
             c.closed = true;
             c.abort_on_close = true;
         }
         self.notify(&st);
         drop(st);
+        for child in &unaccepted {
+            self.stack.touch(child);
+        }
         for (net, group) in groups {
             let _ = self.stack.multicast(net, group, false);
         }
-        self.stack.kick();
+        self.stack.touch(self);
     }
 }

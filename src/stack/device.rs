@@ -15,7 +15,7 @@ use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpEndpoint,
-    IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
+    IpProtocol, Ipv4Packet, Ipv6Packet,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,6 +26,113 @@ pub struct Syn {
     pub src: IpEndpoint,
     pub dst: IpEndpoint,
     pub seq: u32,
+}
+
+/// The IP fragments of one datagram: source, destination, identification.
+pub type FragKey = (IpAddress, IpAddress, u32);
+
+/// What the stack needs to know of a received frame to pick the socket
+/// set it goes to.
+pub enum Peek {
+    /// Not TCP (or unreadable): the network's own socket set.
+    Other,
+    /// ARP or ICMPv6 (neighbour discovery among it): it may teach the
+    /// interface a neighbour that connections are waiting for.
+    Neighbour,
+    /// A TCP segment, or the first fragment of one (`frag` is then set).
+    Tcp {
+        src: IpEndpoint,
+        dst: IpEndpoint,
+        seq: u32,
+        syn: bool,
+        ack: bool,
+        frag: Option<FragKey>,
+    },
+    /// A later fragment of some datagram: no ports to read.
+    Fragment(FragKey),
+}
+
+impl Peek {
+    /// A whole SYN without ACK: someone asks to connect.
+    pub fn syn(&self) -> Option<Syn> {
+        match *self {
+            Peek::Tcp {
+                src,
+                dst,
+                seq,
+                syn: true,
+                ack: false,
+                frag: None,
+            } => Some(Syn { src, dst, seq }),
+            _ => None,
+        }
+    }
+}
+
+/// Reads ports, sequence number and flags: the first 14 bytes of a TCP
+/// header (a first fragment may hold fewer; smoltcp checks the rest).
+fn tcp_peek(src: IpAddress, dst: IpAddress, tcp: &[u8], frag: Option<FragKey>) -> Peek {
+    if tcp.len() < 14 {
+        return match frag {
+            Some(k) => Peek::Fragment(k),
+            None => Peek::Other,
+        };
+    }
+    let port = |i: usize| u16::from_be_bytes([tcp[i], tcp[i + 1]]);
+    let flags = tcp[13];
+    Peek::Tcp {
+        src: IpEndpoint::new(src, port(0)),
+        dst: IpEndpoint::new(dst, port(2)),
+        seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
+        syn: flags & 0x02 != 0,
+        ack: flags & 0x10 != 0,
+        frag,
+    }
+}
+
+/// IPv6's fragment header: next header 44.
+const IPV6_FRAGMENT: u8 = 44;
+
+fn peek_ip(ip: &[u8]) -> Option<Peek> {
+    match ip.first()? >> 4 {
+        4 => {
+            let p = Ipv4Packet::new_checked(ip).ok()?;
+            let (src, dst) = (p.src_addr().into(), p.dst_addr().into());
+            let (from, to) = (p.header_len() as usize, p.total_len() as usize);
+            let frag =
+                (p.more_frags() || p.frag_offset() != 0).then(|| (src, dst, p.ident() as u32));
+            if let Some(k) = frag
+                && p.frag_offset() != 0
+            {
+                return Some(Peek::Fragment(k));
+            }
+            if p.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            Some(tcp_peek(src, dst, ip.get(from..to)?, frag))
+        }
+        6 => {
+            let p = Ipv6Packet::new_checked(ip).ok()?;
+            let (src, dst) = (p.src_addr().into(), p.dst_addr().into());
+            let payload = p.payload();
+            match u8::from(p.next_header()) {
+                6 => Some(tcp_peek(src, dst, payload, None)),
+                58 => Some(Peek::Neighbour),
+                IPV6_FRAGMENT => {
+                    // next header, reserved, offset and M flag, identification
+                    let h = payload.get(..8)?;
+                    let key = (src, dst, u32::from_be_bytes([h[4], h[5], h[6], h[7]]));
+                    let offset = u16::from_be_bytes([h[2], h[3]]) >> 3;
+                    if offset != 0 || h[0] != 6 {
+                        return Some(Peek::Fragment(key));
+                    }
+                    Some(tcp_peek(src, dst, &payload[8..], Some(key)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 pub struct NetDevice {
@@ -106,47 +213,25 @@ impl NetDevice {
 }
 
 impl NetDevice {
-    /// The next received frame if it is a TCP SYN (a connection request),
-    /// so the stack can make room at a listener before smoltcp sees it.
-    pub fn next_syn(&mut self) -> Option<Syn> {
+    /// What the next received frame is, as far as choosing its socket
+    /// set goes (and making room at a listener for a SYN).
+    pub fn peek(&mut self) -> Option<Peek> {
         if self.pending.is_empty() {
             self.rx.drain_into(&mut self.pending);
         }
         let frame = self.pending.front()?;
         let ip = match self.out.tap {
-            Some(_) => {
-                let eth = EthernetFrame::new_checked(&frame[..]).ok()?;
-                match eth.ethertype() {
+            Some(_) => match EthernetFrame::new_checked(&frame[..]) {
+                Ok(eth) => match eth.ethertype() {
                     EthernetProtocol::Ipv4 | EthernetProtocol::Ipv6 => eth.payload(),
-                    _ => return None,
-                }
-            }
+                    EthernetProtocol::Arp => return Some(Peek::Neighbour),
+                    _ => return Some(Peek::Other),
+                },
+                _ => return Some(Peek::Other),
+            },
             None => &frame[..],
         };
-        let (src, dst, tcp): (IpAddress, IpAddress, &[u8]) = match ip.first()? >> 4 {
-            4 => {
-                let p = Ipv4Packet::new_checked(ip).ok()?;
-                if p.next_header() != IpProtocol::Tcp || p.frag_offset() != 0 {
-                    return None;
-                }
-                let (from, to) = (p.header_len() as usize, p.total_len() as usize);
-                (p.src_addr().into(), p.dst_addr().into(), ip.get(from..to)?)
-            }
-            6 => {
-                let p = Ipv6Packet::new_checked(ip).ok()?;
-                if p.next_header() != IpProtocol::Tcp {
-                    return None;
-                }
-                (p.src_addr().into(), p.dst_addr().into(), p.payload())
-            }
-            _ => return None,
-        };
-        let seg = TcpPacket::new_checked(tcp).ok()?;
-        (seg.syn() && !seg.ack()).then(|| Syn {
-            src: IpEndpoint::new(src, seg.src_port()),
-            dst: IpEndpoint::new(dst, seg.dst_port()),
-            seq: seg.seq_number().0 as u32,
-        })
+        Some(peek_ip(ip).unwrap_or(Peek::Other))
     }
 
     /// Discards the next received frame.

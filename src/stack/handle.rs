@@ -11,7 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Work app threads hand the stack thread, taken in order.
 pub(super) enum Command {
@@ -51,9 +51,44 @@ pub(super) struct Inbox {
     pub commands: Vec<Command>,
 }
 
+/// Where a socket's TCP connection sits in its stack's table, so an app
+/// call can name the connection it gave work to and the stack pumps that
+/// one instead of all of them.
+pub struct PumpTag {
+    slot: AtomicUsize,
+    /// The slot is in the touched list and not yet taken.
+    queued: AtomicBool,
+}
+
+const NO_SLOT: usize = usize::MAX;
+
+impl Default for PumpTag {
+    fn default() -> Self {
+        PumpTag {
+            slot: AtomicUsize::new(NO_SLOT),
+            queued: AtomicBool::new(false),
+        }
+    }
+}
+
+impl PumpTag {
+    pub(super) fn set(&self, slot: Option<usize>) {
+        self.slot.store(slot.unwrap_or(NO_SLOT), Ordering::SeqCst);
+        self.queued.store(false, Ordering::SeqCst);
+    }
+
+    /// The stack took the slot from the touched list: the next touch
+    /// queues it again.
+    pub(super) fn taken(&self) {
+        self.queued.store(false, Ordering::SeqCst);
+    }
+}
+
 pub struct StackHandle {
     pub node: i32,
     pub waker: Arc<StackWaker>,
+    /// Connection slots app calls gave work to since the stack last looked.
+    touched: Mutex<Vec<usize>>,
     /// TCP ports, UDP ports, ICMP echo identifiers.
     ports: [Mutex<PortTable>; 3],
     pub(super) inbox: Mutex<Inbox>,
@@ -77,6 +112,7 @@ impl StackHandle {
         StackHandle {
             node,
             waker,
+            touched: Mutex::new(Vec::new()),
             ports: Default::default(),
             inbox: Mutex::new(Inbox::default()),
             down: AtomicBool::new(false),
@@ -150,6 +186,22 @@ impl StackHandle {
 
     pub fn kick(&self) {
         self.waker.kick();
+    }
+
+    /// Wakes the stack for work an app call gave this socket's connection
+    /// (bytes queued or room made, close, shutdown, options). A socket the
+    /// stack has not adopted yet needs no mark: adopting pumps it.
+    pub fn touch(&self, sock: &Socket) {
+        let slot = sock.pump.slot.load(Ordering::SeqCst);
+        if slot != NO_SLOT && !sock.pump.queued.swap(true, Ordering::SeqCst) {
+            self.touched.lock().push(slot);
+        }
+        self.kick();
+    }
+
+    /// The slots touched since the last call.
+    pub(super) fn take_touched(&self, into: &mut Vec<usize>) {
+        std::mem::swap(&mut *self.touched.lock(), into);
     }
 
     /// Hands a socket that started connecting or listening, or a bound

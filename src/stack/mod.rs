@@ -3,6 +3,7 @@
 //! smoltcp's next deadline, never on a fixed timer.
 
 mod admit;
+mod conns;
 pub mod device;
 mod dgram;
 mod dhcp;
@@ -21,19 +22,20 @@ use crate::tap::stats::NetStats;
 use crate::tap::uri::TapUri;
 use crate::tap::{self, MacAddr, Prepared};
 use crate::wake::StackWaker;
-use device::NetDevice;
+use conns::Conns;
+use device::{NetDevice, Peek};
 use dgram::Dgram;
 use handle::Command;
 pub use handle::StackHandle;
 use once_cell::sync::Lazy;
 use route::{NetAddr, Route, Routing};
-use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::wire::{IpAddress, IpCidr, IpListenEndpoint};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tcp::{Conn, Listener, Step};
+use tcp::{Listener, Step};
 
 /// Rounds of poll-and-pump per wakeup before the loop looks at its inbox
 /// again, so a busy node still notices a stop promptly.
@@ -151,7 +153,7 @@ pub fn start(
     let mut stack = Stack {
         handle: handle.clone(),
         nets,
-        conns: Vec::new(),
+        conns: Conns::default(),
         listeners: Vec::new(),
         dgrams: Vec::new(),
         resolver: dns::Resolver::default(),
@@ -200,7 +202,7 @@ impl Drop for Running {
 struct Stack {
     handle: Arc<StackHandle>,
     nets: Vec<Net>,
-    conns: Vec<Conn>,
+    conns: Conns,
     listeners: Vec<Listener>,
     dgrams: Vec<Dgram>,
     resolver: dns::Resolver,
@@ -244,30 +246,40 @@ impl Stack {
     /// Lets smoltcp handle what arrived and send what is due; true if
     /// frames are left over for the next round. Ingress is bounded per
     /// round so the pump (ACKs, app data, released SYN-ACKs) runs while a
-    /// flood keeps the queue full. With a listener open, each SYN finds
-    /// room (admit.rs) before smoltcp sees it.
+    /// flood keeps the queue full. A segment of a known connection goes to
+    /// that connection's own socket set (conns.rs), which is then pumped;
+    /// the rest to the network's set, each SYN after finding room at its
+    /// listener (admit.rs).
     fn poll_nets(&mut self, now: smoltcp::time::Instant) -> bool {
         let mut more = false;
         for (i, net) in self.nets.iter_mut().enumerate() {
             let (iface, dev, sockets) = (&mut net.iface, &mut net.device, &mut net.sockets);
             iface.poll_maintenance(now);
             let mut budget = INGRESS_PER_ROUND;
-            loop {
+            while let Some(peek) = dev.peek() {
                 if budget == 0 {
                     more = true;
                     break;
                 }
                 budget -= 1;
-                if !self.listeners.is_empty()
-                    && let Some(syn) = dev.next_syn()
+                if let Some(id) = self.conns.route(i, &peek)
+                    && let Some(c) = self.conns.get_mut(id)
+                {
+                    iface.poll_ingress_single(now, dev, &mut c.set);
+                    self.conns.mark(id);
+                    continue;
+                }
+                if let Peek::Neighbour = peek {
+                    self.conns.neighbour_heard(i);
+                }
+                if let Some(syn) = peek.syn()
+                    && !self.listeners.is_empty()
                     && !admit::admit_syn(sockets, &mut self.listeners, i, &syn)
                 {
                     dev.drop_next();
                     continue;
                 }
-                if iface.poll_ingress_single(now, dev, sockets) == PollIngressSingleResult::None {
-                    break;
-                }
+                iface.poll_ingress_single(now, dev, sockets);
             }
             while iface.poll_egress(now, dev, sockets) != PollResult::None {}
         }
@@ -335,7 +347,7 @@ impl Stack {
             Phase::Connecting => {
                 let net = peer.and_then(|p| self.handle.route(p.ip())).unwrap_or(0);
                 if let Some(c) = tcp::open_conn(&mut self.nets, net, &sock) {
-                    self.conns.push(c);
+                    self.conns.insert(c);
                 }
             }
             Phase::Listening => {
@@ -365,30 +377,20 @@ impl Stack {
                 if let Step::Keep(_) = tcp::pump_listener(&mut self.nets, &mut l, &mut born) {
                     self.listeners.push(l);
                 }
-                self.conns.append(&mut born);
+                for c in born {
+                    self.conns.insert(c);
+                }
             }
             Phase::Fresh | Phase::Bound | Phase::Connected => {}
         }
     }
 
     /// Moves data and state between app sockets and smoltcp; true if
-    /// anything moved (so smoltcp may have more to send).
+    /// anything moved (so smoltcp may have more to send). Of the
+    /// connections, only those with work (conns.rs).
     fn pump(&mut self, now: Instant) -> bool {
-        let mut moved = false;
-        let mut i = 0;
-        while i < self.conns.len() {
-            let c = &mut self.conns[i];
-            match tcp::pump_conn(&mut self.nets[c.net], c, now) {
-                Step::Keep(m) => {
-                    moved |= m;
-                    i += 1;
-                }
-                Step::Remove => {
-                    let c = self.conns.swap_remove(i);
-                    self.nets[c.net].sockets.remove(c.handle);
-                }
-            }
-        }
+        let smol = smol_now(now);
+        let mut moved = self.pump_conns(now, smol);
         let mut born = Vec::new();
         let mut i = 0;
         while i < self.listeners.len() {
@@ -402,9 +404,9 @@ impl Stack {
                 }
             }
         }
-        if !born.is_empty() {
+        for c in born {
             moved = true;
-            self.conns.append(&mut born);
+            self.conns.insert(c);
         }
         for d in &mut self.dhcp {
             moved |= d.pump(&mut self.nets, &self.handle);
@@ -430,6 +432,47 @@ impl Stack {
         moved
     }
 
+    /// Pumps the connections an app call touched, a packet reached or a
+    /// timer called for, then lets each send.
+    fn pump_conns(&mut self, now: Instant, smol: smoltcp::time::Instant) -> bool {
+        let mut ids = Vec::new();
+        self.handle.take_touched(&mut ids);
+        for id in ids.drain(..) {
+            self.conns.touched(id);
+        }
+        self.conns.mark_due(smol);
+        self.conns.take_dirty(&mut ids);
+        let mut moved = false;
+        for id in ids {
+            let Some(c) = self.conns.get_mut(id) else {
+                continue;
+            };
+            c.dirty = false;
+            let net = &mut self.nets[c.net];
+            let step = tcp::pump_conn(net.ip_mtu, c, now);
+            let before = c.socket().state();
+            while net.iface.poll_egress(smol, &mut net.device, &mut c.set) != PollResult::None {}
+            let changed = c.socket().state() != before;
+            if matches!(step, Step::Remove) || c.done() {
+                self.conns.remove(id);
+                continue;
+            }
+            moved |= matches!(step, Step::Keep(true)) || changed;
+            let mut at = net.iface.poll_at(smol, &c.set);
+            if let Some(d) = c.deadline {
+                let d = smol_now(d);
+                at = Some(at.map_or(d, |a| a.min(d)));
+            }
+            self.conns.schedule(id, smol, at);
+            if changed {
+                // A timer moved smoltcp on (closed, timed out): the pump
+                // must see it.
+                self.conns.mark(id);
+            }
+        }
+        moved
+    }
+
     /// How long the thread may sleep: smoltcp's next deadline or the
     /// nearest connect timeout, whichever is first.
     fn delay(&mut self) -> Option<Duration> {
@@ -442,10 +485,17 @@ impl Stack {
                 earliest(Duration::from_micros(d.total_micros()));
             }
         }
-        for c in &self.conns {
-            if let Some(deadline) = c.deadline {
-                earliest(deadline.saturating_duration_since(now));
-            }
+        if self.conns.has_dirty() {
+            return Some(Duration::ZERO);
+        }
+        if let Some(at) = self.conns.next_due() {
+            // smoltcp's Instant difference is absolute: a past time is now.
+            let wait = if at > smol {
+                (at - smol).total_micros()
+            } else {
+                0
+            };
+            earliest(Duration::from_micros(wait));
         }
         delay
     }
@@ -453,19 +503,16 @@ impl Stack {
     /// Resets every connection (so peers learn at once) and wakes every
     /// caller blocked on this node's sockets.
     fn teardown(&mut self) {
-        for c in &self.conns {
-            self.nets[c.net]
-                .sockets
-                .get_mut::<smoltcp::socket::tcp::Socket>(c.handle)
-                .abort();
-        }
         let now = smol_now(Instant::now());
-        for net in &mut self.nets {
-            net.iface.poll(now, &mut net.device, &mut net.sockets);
-        }
-        for c in self.conns.drain(..) {
+        for mut c in self.conns.drain() {
+            c.socket().abort();
+            let net = &mut self.nets[c.net];
+            net.iface.poll_egress(now, &mut net.device, &mut c.set);
             let st = c.sock.state.lock();
             c.sock.notify(&st);
+        }
+        for net in &mut self.nets {
+            net.iface.poll(now, &mut net.device, &mut net.sockets);
         }
         for mut l in self.listeners.drain(..) {
             l.close(&mut self.nets);

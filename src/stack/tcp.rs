@@ -12,10 +12,11 @@
 
 use super::Net;
 use super::admit::SynRoom;
+use super::conns::Tuple;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
 use crate::socket::{Phase, Proto, SockState, Socket};
-use smoltcp::iface::SocketHandle;
+use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::time::Duration;
 use smoltcp::wire::IpListenEndpoint;
@@ -35,7 +36,17 @@ const READY_SLOTS: usize = 128;
 pub struct Conn {
     pub sock: Arc<Socket>,
     pub net: usize,
+    /// A socket set holding only this connection (see conns.rs).
+    pub set: SocketSet<'static>,
     pub handle: SocketHandle,
+    /// Waiting in the dirty list.
+    pub(super) dirty: bool,
+    /// When its timer entry says to look at it again.
+    pub(super) due: Option<smoltcp::time::Instant>,
+    /// (network, local, remote) as entered in the demultiplexer.
+    pub(super) tuple: Option<Tuple>,
+    /// Held back until this instant unless a neighbour answers first.
+    pub(super) neighbour: Option<smoltcp::time::Instant>,
     /// Still connecting; the connect fails with ETIMEDOUT at this instant.
     pub deadline: Option<Instant>,
     /// The app no longer owns this connection: finish it and forget it.
@@ -43,6 +54,54 @@ pub struct Conn {
     fin_sent: bool,
     fin_seen: bool,
     opts_generation: u32,
+}
+
+impl Conn {
+    fn new(sock: Arc<Socket>, net: usize, s: tcp::Socket<'static>, detached: bool) -> Conn {
+        let mut set = SocketSet::new(Vec::with_capacity(1));
+        let handle = set.add(s);
+        // A detached connection's socket may be its listener, whose lock
+        // the caller holds.
+        let (deadline, opts_generation) = if detached {
+            (None, 0)
+        } else {
+            let st = sock.state.lock();
+            (st.connect_deadline, st.opts_generation)
+        };
+        Conn {
+            sock,
+            net,
+            set,
+            handle,
+            dirty: false,
+            due: None,
+            tuple: None,
+            neighbour: None,
+            deadline,
+            detached,
+            fin_sent: false,
+            fin_seen: false,
+            opts_generation,
+        }
+    }
+
+    pub fn socket(&mut self) -> &mut tcp::Socket<'static> {
+        self.set.get_mut(self.handle)
+    }
+
+    /// The app let go of it and smoltcp finished with it (a reset or a
+    /// FIN exchange sent while the stack was sending, not pumping).
+    pub fn done(&mut self) -> bool {
+        self.detached && finished(self.socket())
+    }
+}
+
+/// Takes a listening slot's smoltcp socket out of its network's set.
+fn take_slot(nets: &mut [Net], net: usize, h: SocketHandle) -> tcp::Socket<'static> {
+    match nets[net].sockets.remove(h) {
+        smoltcp::socket::Socket::Tcp(s) => s,
+        _ => unreachable!("listening slots are TCP sockets"),
+    }
 }
 
 pub struct Listener {
@@ -139,17 +198,8 @@ pub fn open_conn(nets: &mut [Net], net: usize, sock: &Arc<Socket>) -> Option<Con
         fail(sock, &mut st, Errno::ENETUNREACH);
         return None;
     }
-    let handle = n.sockets.add(s);
-    Some(Conn {
-        sock: sock.clone(),
-        net,
-        handle,
-        deadline: st.connect_deadline,
-        detached: false,
-        fin_sent: false,
-        fin_seen: false,
-        opts_generation: st.opts_generation,
-    })
+    drop(st);
+    Some(Conn::new(sock.clone(), net, s, false))
 }
 
 fn finished(s: &tcp::Socket) -> bool {
@@ -160,8 +210,8 @@ fn finished(s: &tcp::Socket) -> bool {
     }
 }
 
-pub fn pump_conn(net: &mut Net, c: &mut Conn, now: Instant) -> Step {
-    let s = net.sockets.get_mut::<tcp::Socket>(c.handle);
+pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
+    let s = c.set.get_mut::<tcp::Socket>(c.handle);
     if c.detached {
         // Nobody reads any more: drop what arrives so the window stays open.
         while s.can_recv() && s.recv(|b| (b.len(), ())).is_ok() {}
@@ -206,7 +256,7 @@ pub fn pump_conn(net: &mut Net, c: &mut Conn, now: Instant) -> Step {
             _ => {
                 st.phase = Phase::Connected;
                 st.local = s.local_endpoint().map(|ep| for_domain(sock.domain, ep));
-                st.mss = mss(net.ip_mtu, st.local);
+                st.mss = mss(ip_mtu, st.local);
                 c.deadline = None;
                 changed = true;
             }
@@ -353,7 +403,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                     // Nobody listens for this family: refuse, as a host would.
                     s.abort();
                     l.slots.swap_remove(i);
-                    born.push(orphan(&sock, n, h));
+                    born.push(Conn::new(sock.clone(), n, take_slot(nets, n, h), true));
                     moved = true;
                     continue;
                 }
@@ -372,7 +422,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 let (Some(local), Some(remote)) = (s.local_endpoint(), s.remote_endpoint()) else {
                     s.abort();
                     l.slots.swap_remove(i);
-                    born.push(orphan(&sock, n, h));
+                    born.push(Conn::new(sock.clone(), n, take_slot(nets, n, h), true));
                     continue;
                 };
                 l.syn_room.completed(remote.addr);
@@ -387,16 +437,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                     cs.peer = Some(for_domain(sock.domain, remote));
                     cs.opts_generation = st.opts_generation;
                 }
-                born.push(Conn {
-                    sock: child.clone(),
-                    net: n,
-                    handle: h,
-                    deadline: None,
-                    detached: false,
-                    fin_sent: false,
-                    fin_seen: false,
-                    opts_generation: st.opts_generation,
-                });
+                born.push(Conn::new(child.clone(), n, take_slot(nets, n, h), false));
                 st.accept_queue.push_back(child);
                 changed = true;
                 moved = true;
@@ -442,19 +483,4 @@ pub(super) fn listening_slot(
     s.listen(endpoint).ok()?;
     s.pause_synack(true);
     Some(s)
-}
-
-/// A connection the listener refused after the handshake: it only has to
-/// send its reset and go.
-fn orphan(listener: &Arc<Socket>, net: usize, handle: SocketHandle) -> Conn {
-    Conn {
-        sock: listener.clone(),
-        net,
-        handle,
-        deadline: None,
-        detached: true,
-        fin_sent: false,
-        fin_seen: false,
-        opts_generation: 0,
-    }
 }
