@@ -104,6 +104,19 @@ pub fn admit_syn(
         return true; // nobody listens: smoltcp refuses, as it should
     };
     let on_net = |&&(n, _): &&(usize, SocketHandle)| n == net;
+    // The peer's SYN again (its SYN-ACK was lost, or is late): its slot
+    // sends the SYN-ACK again on its own timer. Handed to smoltcp, the SYN
+    // could land on a free slot first (it asks sockets in handle order)
+    // and open a second handshake on the same addresses, whose SYN-ACK
+    // the client would answer with a reset (or whose reset would end the
+    // client's connection); making room for it could evict a handshake
+    // whose ACK is on its way.
+    if l.slots.iter().filter(on_net).any(|&(_, h)| {
+        let s = sockets.get::<tcp::Socket>(h);
+        s.remote_endpoint() == Some(syn.src) && s.local_endpoint() == Some(syn.dst)
+    }) {
+        return false;
+    }
     if l.slots
         .iter()
         .filter(on_net)
