@@ -1,7 +1,11 @@
-//! A fixed-capacity byte ring: a socket's rx or tx queue.
+//! A byte ring of bounded capacity: a socket's rx or tx queue.
 //!
-//! The storage is allocated on first write, so an idle socket costs no
-//! buffer memory.
+//! The storage grows with what is queued (doubling, from 4 KiB up to the
+//! capacity), so an idle socket costs no buffer memory and a connection
+//! that only ever holds a few bytes never pays for zeroing 256 KiB.
+
+/// The first storage a ring allocates.
+const MIN_STORAGE: usize = 4096;
 
 pub struct ByteRing {
     buf: Vec<u8>,
@@ -39,14 +43,19 @@ impl ByteRing {
     /// Changes the capacity; only an empty ring can shrink below its length.
     pub fn set_capacity(&mut self, capacity: usize) {
         if capacity >= self.len {
-            let mut data = vec![0; self.len];
-            self.peek(&mut data);
-            self.buf = Vec::new();
+            if capacity < self.buf.len() {
+                self.regrow(self.len.max(MIN_STORAGE).min(capacity));
+            }
             self.capacity = capacity;
-            self.head = 0;
-            self.len = 0;
-            self.write(&data);
         }
+    }
+
+    /// Moves the queued bytes to the front of new storage of `size` bytes.
+    fn regrow(&mut self, size: usize) {
+        let mut buf = vec![0; size];
+        self.peek(&mut buf[..self.len]);
+        self.buf = buf;
+        self.head = 0;
     }
 
     /// Appends as much of `src` as fits; returns how much did.
@@ -55,11 +64,16 @@ impl ByteRing {
         if n == 0 {
             return 0;
         }
-        if self.buf.len() != self.capacity {
-            self.buf = vec![0; self.capacity];
+        if self.len + n > self.buf.len() {
+            let size = (self.len + n)
+                .max(self.buf.len() * 2)
+                .max(MIN_STORAGE)
+                .min(self.capacity);
+            self.regrow(size);
         }
-        let tail = (self.head + self.len) % self.capacity;
-        let first = n.min(self.capacity - tail);
+        let size = self.buf.len();
+        let tail = (self.head + self.len) % size;
+        let first = n.min(size - tail);
         self.buf[tail..tail + first].copy_from_slice(&src[..first]);
         self.buf[..n - first].copy_from_slice(&src[first..n]);
         self.len += n;
@@ -72,7 +86,7 @@ impl ByteRing {
         if n == 0 {
             return 0;
         }
-        let first = n.min(self.capacity - self.head);
+        let first = n.min(self.buf.len() - self.head);
         dst[..first].copy_from_slice(&self.buf[self.head..self.head + first]);
         dst[first..n].copy_from_slice(&self.buf[..n - first]);
         n
@@ -85,7 +99,7 @@ impl ByteRing {
         self.head = if self.len == 0 {
             0
         } else {
-            (self.head + n) % self.capacity
+            (self.head + n) % self.buf.len()
         };
     }
 
@@ -115,6 +129,30 @@ mod tests {
         assert!(r.is_empty());
     }
 
+    /// Storage grows while bytes wrap around it, and order holds.
+    #[test]
+    fn grows_with_what_is_queued_and_keeps_order() {
+        let cap = 100_000;
+        let mut r = ByteRing::new(cap);
+        let data: Vec<u8> = (0..cap * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let (mut written, mut read) = (0, 0);
+        let mut out = vec![0u8; cap];
+        let mut step = 1;
+        while read < data.len() {
+            let w = r.write(&data[written..(written + step * 3).min(data.len())]);
+            written += w;
+            assert!(r.buf.len() <= cap);
+            let n = r.read(&mut out[..step * 2]);
+            assert_eq!(&out[..n], &data[read..read + n]);
+            read += n;
+            step = step % 5000 + 17;
+        }
+        assert!(r.is_empty());
+        let mut small = ByteRing::new(cap);
+        small.write(b"x");
+        assert_eq!(small.buf.len(), super::MIN_STORAGE);
+    }
+
     #[test]
     fn peek_does_not_consume_and_resize_keeps_data() {
         let mut r = ByteRing::new(4);
@@ -126,5 +164,9 @@ mod tests {
         let mut all = [0u8; 8];
         assert_eq!(r.read(&mut all), 3);
         assert_eq!(&all[..3], b"xyz");
+        r.write(b"0123456789");
+        r.set_capacity(12);
+        assert_eq!(r.read(&mut all), 8);
+        assert_eq!(&all, b"01234567");
     }
 }
