@@ -16,8 +16,7 @@ use super::tcp::Conn;
 use smoltcp::socket::tcp::State;
 use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 /// (network, local endpoint, remote endpoint).
 pub type Tuple = (usize, IpEndpoint, IpEndpoint);
@@ -25,7 +24,7 @@ pub type Tuple = (usize, IpEndpoint, IpEndpoint);
 /// Fragmented datagrams whose first fragment named a connection: later
 /// fragments (no ports in them) follow it, so the datagram is reassembled
 /// against the right set.
-const FRAG_ROUTES: usize = 64;
+const FRAG_ROUTES: usize = 256;
 
 #[derive(Default)]
 pub struct Conns {
@@ -34,10 +33,11 @@ pub struct Conns {
     by_tuple: HashMap<Tuple, usize>,
     frags: VecDeque<(usize, FragKey, usize)>,
     dirty: Vec<usize>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
-    /// Connections holding a packet back until a neighbour answers, and
-    /// their network.
-    neighbour_wait: Vec<(usize, usize)>,
+    /// (when, slot): one entry per connection with a timer.
+    timers: BTreeSet<(Instant, usize)>,
+    /// (network, slot) of connections holding a packet back until a
+    /// neighbour answers.
+    neighbour_wait: BTreeSet<(usize, usize)>,
 }
 
 /// How long smoltcp keeps a socket from sending after its neighbour went
@@ -57,7 +57,11 @@ impl Conns {
         if let Some(t) = c.tuple {
             self.by_tuple.insert(t, id);
         }
-        c.sock.pump.set(Some(id));
+        // A connection the app let go of (a listener's refusal) has no
+        // socket of its own to tag.
+        if !c.is_detached() {
+            c.sock.pump.set(id);
+        }
         if id == self.slots.len() {
             self.slots.push(Some(c));
         } else {
@@ -74,7 +78,13 @@ impl Conns {
         {
             self.by_tuple.remove(&t);
         }
-        c.sock.pump.set(None);
+        if let Some(at) = c.due {
+            self.timers.remove(&(at, id));
+        }
+        self.neighbour_wait.remove(&(c.net, id));
+        self.frags.retain(|(_, _, f)| *f != id);
+        // The socket may have moved on to a new connection in another slot.
+        c.sock.pump.clear(id);
         self.free.push(id);
         Some(c)
     }
@@ -121,15 +131,24 @@ impl Conns {
 
     /// Marks the connections whose timer is due.
     pub fn mark_due(&mut self, now: Instant) {
-        while let Some(&Reverse((at, id))) = self.timers.peek() {
+        while let Some(&(at, id)) = self.timers.first() {
             if at > now {
                 break;
             }
-            self.timers.pop();
-            if let Some(c) = self.get_mut(id)
-                && c.due == Some(at)
-            {
+            self.timers.pop_first();
+            if let Some(c) = self.get_mut(id) {
                 c.due = None;
+                self.mark(id);
+            }
+        }
+    }
+
+    /// Marks every connection on `net`: its addresses changed, and a
+    /// connection whose local address went must learn it (smoltcp resets
+    /// it when it next sends).
+    pub fn mark_net(&mut self, net: usize) {
+        for id in 0..self.slots.len() {
+            if self.slots[id].as_ref().is_some_and(|c| c.net == net) {
                 self.mark(id);
             }
         }
@@ -143,17 +162,20 @@ impl Conns {
         let Some(c) = self.get_mut(id) else { return };
         let waits = at.is_some() && (at == Some(now + NEIGHBOUR_SILENCE) || at == c.neighbour);
         c.neighbour = if waits { at } else { None };
-        if waits {
-            let net = c.net;
-            self.neighbour_wait.push((net, id));
-        }
-        let Some(c) = self.get_mut(id) else { return };
-        if c.due == at {
-            return;
-        }
+        let (net, old) = (c.net, c.due);
         c.due = at;
-        if let Some(at) = at {
-            self.timers.push(Reverse((at, id)));
+        if waits {
+            self.neighbour_wait.insert((net, id));
+        } else {
+            self.neighbour_wait.remove(&(net, id));
+        }
+        if old != at {
+            if let Some(old) = old {
+                self.timers.remove(&(old, id));
+            }
+            if let Some(at) = at {
+                self.timers.insert((at, id));
+            }
         }
     }
 
@@ -163,18 +185,19 @@ impl Conns {
         if self.neighbour_wait.is_empty() {
             return;
         }
-        let (here, elsewhere) = std::mem::take(&mut self.neighbour_wait)
-            .into_iter()
-            .partition(|(n, _)| *n == net);
-        self.neighbour_wait = elsewhere;
-        for (_, id) in here {
+        let here: Vec<usize> = self
+            .neighbour_wait
+            .range((net, 0)..=(net, usize::MAX))
+            .map(|&(_, id)| id)
+            .collect();
+        for id in here {
             self.mark(id);
         }
     }
 
-    /// The earliest timer (possibly one since rescheduled: a spare wakeup).
+    /// The earliest timer.
     pub fn next_due(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((at, _))| *at)
+        self.timers.first().map(|(at, _)| *at)
     }
 
     /// The connection a received frame on `net` belongs to, if any.
@@ -194,11 +217,14 @@ impl Conns {
                 frag,
                 ..
             } => {
-                let id = *self.by_tuple.get(&(net, dst, src))?;
+                let tuple = (net, dst, src);
+                let id = *self.by_tuple.get(&tuple)?;
                 let c = self.slots[id].as_mut()?;
                 // A new SYN on the 4-tuple of a connection that is over is
-                // for a listener, not for the old connection.
+                // for a listener, and so is the rest of that handshake.
                 if syn && !ack && matches!(c.socket().state(), State::TimeWait | State::Closed) {
+                    c.tuple = None;
+                    self.by_tuple.remove(&tuple);
                     return None;
                 }
                 if let Some(key) = frag {
@@ -210,5 +236,63 @@ impl Conns {
                 Some(id)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::{Proto, Socket};
+    use crate::stack::StackHandle;
+    use smoltcp::socket::tcp;
+    use smoltcp::time::Duration;
+    use std::sync::Arc;
+
+    fn conn(sock: &Arc<Socket>) -> Conn {
+        let s = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; 64]),
+            tcp::SocketBuffer::new(vec![0; 64]),
+        );
+        Conn::new(sock.clone(), 0, s, false)
+    }
+
+    fn sock(stack: &Arc<StackHandle>) -> Arc<Socket> {
+        Socket::new(stack.clone(), libc::AF_INET, Proto::Tcp, Default::default())
+    }
+
+    /// A connection has at most one timer entry however often its time
+    /// moves, and leaves nothing behind when it goes.
+    #[test]
+    fn timers_and_waits_stay_one_per_connection() {
+        let stack = Arc::new(StackHandle::detached_for_tests());
+        let mut conns = Conns::default();
+        let a = conns.insert(conn(&sock(&stack)));
+        let b = conns.insert(conn(&sock(&stack)));
+        let now = Instant::from_millis(1);
+        for i in 0..1000 {
+            conns.schedule(a, now, Some(now + Duration::from_millis(7200_000 + i)));
+            // Exactly smoltcp's neighbour silence away: waits for ARP.
+            conns.schedule(b, now, Some(now + NEIGHBOUR_SILENCE));
+        }
+        assert_eq!(conns.timers.len(), 2);
+        assert_eq!(conns.neighbour_wait.len(), 1);
+        conns.take_dirty(&mut Vec::new());
+        conns.get_mut(b).unwrap().dirty = false;
+        conns.neighbour_heard(0);
+        assert_eq!(conns.dirty, vec![b]);
+        conns.mark_due(now + Duration::from_secs(2));
+        assert_eq!(conns.timers.len(), 1, "b's timer fired");
+        conns.remove(a);
+        conns.remove(b);
+        assert!(conns.timers.is_empty() && conns.neighbour_wait.is_empty());
+        // An app socket whose failed connect still lingers connects again:
+        // the old connection's end must not untag the new one.
+        let s = sock(&stack);
+        let old = conns.insert(conn(&s));
+        let new = conns.insert(conn(&s));
+        conns.remove(old);
+        assert_eq!(s.pump.slot(), Some(new));
+        conns.remove(new);
+        assert_eq!(s.pump.slot(), None);
     }
 }

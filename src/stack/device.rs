@@ -15,7 +15,7 @@ use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpEndpoint,
-    IpProtocol, Ipv4Packet, Ipv6Packet,
+    IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -72,7 +72,13 @@ impl Peek {
 /// Reads ports, sequence number and flags: the first 14 bytes of a TCP
 /// header (a first fragment may hold fewer; smoltcp checks the rest).
 fn tcp_peek(src: IpAddress, dst: IpAddress, tcp: &[u8], frag: Option<FragKey>) -> Peek {
-    if tcp.len() < 14 {
+    // A whole segment must be a well-formed one (a malformed SYN must not
+    // make room at a listener); a first fragment only names its ports.
+    let readable = match frag {
+        None => TcpPacket::new_checked(tcp).is_ok(),
+        Some(_) => tcp.len() >= 14,
+    };
+    if !readable {
         return match frag {
             Some(k) => Peek::Fragment(k),
             None => Peek::Other,
@@ -90,8 +96,11 @@ fn tcp_peek(src: IpAddress, dst: IpAddress, tcp: &[u8], frag: Option<FragKey>) -
     }
 }
 
-/// IPv6's fragment header: next header 44.
+/// IPv6 extension headers (next header values) a TCP segment may sit behind.
+const IPV6_HOP_BY_HOP: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
 const IPV6_FRAGMENT: u8 = 44;
+const IPV6_DEST_OPTS: u8 = 60;
 
 fn peek_ip(ip: &[u8]) -> Option<Peek> {
     match ip.first()? >> 4 {
@@ -114,21 +123,31 @@ fn peek_ip(ip: &[u8]) -> Option<Peek> {
         6 => {
             let p = Ipv6Packet::new_checked(ip).ok()?;
             let (src, dst) = (p.src_addr().into(), p.dst_addr().into());
-            let payload = p.payload();
-            match u8::from(p.next_header()) {
-                6 => Some(tcp_peek(src, dst, payload, None)),
-                58 => Some(Peek::Neighbour),
-                IPV6_FRAGMENT => {
-                    // next header, reserved, offset and M flag, identification
-                    let h = payload.get(..8)?;
-                    let key = (src, dst, u32::from_be_bytes([h[4], h[5], h[6], h[7]]));
-                    let offset = u16::from_be_bytes([h[2], h[3]]) >> 3;
-                    if offset != 0 || h[0] != 6 {
-                        return Some(Peek::Fragment(key));
+            let mut payload = p.payload();
+            let mut next = u8::from(p.next_header());
+            // Extension headers before the payload: their next header and
+            // length are their first two bytes.
+            loop {
+                match next {
+                    IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DEST_OPTS => {
+                        let len = (*payload.get(1)? as usize + 1) * 8;
+                        next = *payload.first()?;
+                        payload = payload.get(len..)?;
                     }
-                    Some(tcp_peek(src, dst, &payload[8..], Some(key)))
+                    6 => return Some(tcp_peek(src, dst, payload, None)),
+                    58 => return Some(Peek::Neighbour),
+                    IPV6_FRAGMENT => {
+                        // next header, reserved, offset and M flag, identification
+                        let h = payload.get(..8)?;
+                        let key = (src, dst, u32::from_be_bytes([h[4], h[5], h[6], h[7]]));
+                        let offset = u16::from_be_bytes([h[2], h[3]]) >> 3;
+                        if offset != 0 || h[0] != 6 {
+                            return Some(Peek::Fragment(key));
+                        }
+                        return Some(tcp_peek(src, dst, &payload[8..], Some(key)));
+                    }
+                    _ => return None,
                 }
-                _ => None,
             }
         }
         _ => None,

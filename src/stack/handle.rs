@@ -72,9 +72,26 @@ impl Default for PumpTag {
 }
 
 impl PumpTag {
-    pub(super) fn set(&self, slot: Option<usize>) {
-        self.slot.store(slot.unwrap_or(NO_SLOT), Ordering::SeqCst);
+    pub(super) fn set(&self, slot: usize) {
+        self.slot.store(slot, Ordering::SeqCst);
         self.queued.store(false, Ordering::SeqCst);
+    }
+
+    #[cfg(test)]
+    pub(super) fn slot(&self) -> Option<usize> {
+        Some(self.slot.load(Ordering::SeqCst)).filter(|s| *s != NO_SLOT)
+    }
+
+    /// The connection in `slot` is gone; the socket may be tagged with a
+    /// newer one, which stays.
+    pub(super) fn clear(&self, slot: usize) {
+        if self
+            .slot
+            .compare_exchange(slot, NO_SLOT, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            self.queued.store(false, Ordering::SeqCst);
+        }
     }
 
     /// The stack took the slot from the touched list: the next touch

@@ -409,7 +409,10 @@ impl Stack {
             self.conns.insert(c);
         }
         for d in &mut self.dhcp {
-            moved |= d.pump(&mut self.nets, &self.handle);
+            if d.pump(&mut self.nets, &self.handle) {
+                moved = true;
+                self.conns.mark_net(d.net());
+            }
         }
         if self.resolver.busy() {
             moved |= self.resolver.pump(&mut self.nets);

@@ -57,7 +57,12 @@ pub struct Conn {
 }
 
 impl Conn {
-    fn new(sock: Arc<Socket>, net: usize, s: tcp::Socket<'static>, detached: bool) -> Conn {
+    pub(super) fn new(
+        sock: Arc<Socket>,
+        net: usize,
+        s: tcp::Socket<'static>,
+        detached: bool,
+    ) -> Conn {
         let mut set = SocketSet::new(Vec::with_capacity(1));
         let handle = set.add(s);
         // A detached connection's socket may be its listener, whose lock
@@ -87,6 +92,10 @@ impl Conn {
 
     pub fn socket(&mut self) -> &mut tcp::Socket<'static> {
         self.set.get_mut(self.handle)
+    }
+
+    pub fn is_detached(&self) -> bool {
+        self.detached
     }
 
     /// The app let go of it and smoltcp finished with it (a reset or a
@@ -213,6 +222,8 @@ fn finished(s: &tcp::Socket) -> bool {
 pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
     let s = c.set.get_mut::<tcp::Socket>(c.handle);
     if c.detached {
+        // Its connect (if any) ended: no deadline keeps waking it.
+        c.deadline = None;
         // Nobody reads any more: drop what arrives so the window stays open.
         while s.can_recv() && s.recv(|b| (b.len(), ())).is_ok() {}
         return if finished(s) {
@@ -244,12 +255,14 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
                 if c.deadline.is_some_and(|d| now >= d) {
                     s.abort();
                     c.detached = true;
+                    c.deadline = None;
                     fail(&sock, &mut st, Errno::ETIMEDOUT);
                     return Step::Keep(true);
                 }
             }
             State::Closed => {
                 c.detached = true;
+                c.deadline = None;
                 fail(&sock, &mut st, Errno::ECONNREFUSED);
                 return Step::Keep(true);
             }
