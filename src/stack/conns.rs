@@ -270,7 +270,7 @@ mod tests {
         let b = conns.insert(conn(&sock(&stack)));
         let now = Instant::from_millis(1);
         for i in 0..1000 {
-            conns.schedule(a, now, Some(now + Duration::from_millis(7200_000 + i)));
+            conns.schedule(a, now, Some(now + Duration::from_millis(7_200_000 + i)));
             // Exactly smoltcp's neighbour silence away: waits for ARP.
             conns.schedule(b, now, Some(now + NEIGHBOUR_SILENCE));
         }
