@@ -266,8 +266,10 @@ def test_ctrl_c_interrupts_a_blocking_accept_within_a_second(tmp_path):
         "import signal, zts, sys\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "n = zts.Node(); n.add_address(n.join('mem:ctrlc'), '10.79.0.1/24'); n.start()\n"
         "s = n.create_server(('10.79.0.1', 1))\n"
-        "print('waiting', flush=True)\n"
-        "try:\n    s.accept()\nexcept KeyboardInterrupt:\n    print('interrupted', flush=True); sys.exit(3)\n"
+        # 'waiting' is printed inside the try: a signal that lands while
+        # print is still returning must not escape it.
+        "try:\n    print('waiting', flush=True)\n    s.accept()\n"
+        "except KeyboardInterrupt:\n    print('interrupted', flush=True); sys.exit(3)\n"
     )
     p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=os.environ)
     assert p.stdout.readline().strip() == "waiting"
