@@ -485,3 +485,61 @@ fn a_wildcard_listener_keeps_accepting_one_connection_after_another() {
     ok(zts_node_free(a));
     ok(zts_node_free(b));
 }
+
+/// Connects to several new neighbours at once each send their own ARP
+/// request at once: smoltcp limited requests to one a second per
+/// interface, so the fourth peer waited three seconds (and a peer that
+/// never answers could hold the others back for good).
+#[test]
+fn connects_to_new_neighbours_resolve_them_all_at_once() {
+    let segment = "tcp-arp";
+    let from = node(segment, &["10.9.8.1/24"]);
+    let peers: Vec<i32> = (2..=5)
+        .map(|i| node(segment, &[&format!("10.9.8.{i}/24")]))
+        .collect();
+    let listeners: Vec<i32> = (2..=5)
+        .map(|i| listener(peers[i - 2], sa(&format!("10.9.8.{i}:96")), 1))
+        .collect();
+    let port = zts::testing::MemPort::attach(segment, [0x02, 0, 0, 0, 0x08, 0x99]);
+    let mac = zts::testing::node_mac(from, 0).unwrap();
+    let clients: Vec<i32> = (2..=5)
+        .map(|i| {
+            let c = ok(zts_node_socket(
+                from,
+                libc::AF_INET,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK,
+                0,
+            ));
+            expect_err(
+                connect(c, sa(&format!("10.9.8.{i}:96"))) as isize,
+                libc::EINPROGRESS,
+            );
+            c
+        })
+        .collect();
+    zts::testing::settle(from).unwrap();
+    // ARP requests from `from`: ethertype 0x0806, operation 1, target
+    // protocol address at bytes 38..42.
+    let mut asked: Vec<[u8; 4]> = port
+        .take()
+        .iter()
+        .filter(|f| f.len() >= 42 && f[6..12] == mac && f[12..14] == [8, 6] && f[21] == 1)
+        .map(|f| f[38..42].try_into().unwrap())
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(
+        asked,
+        [[10, 9, 8, 2], [10, 9, 8, 3], [10, 9, 8, 4], [10, 9, 8, 5]]
+    );
+    for l in &listeners {
+        let (s, _) = accept(*l);
+        ok(zts_close(s));
+    }
+    for fd in clients.into_iter().chain(listeners) {
+        ok(zts_close(fd));
+    }
+    for n in peers.into_iter().chain([from]) {
+        ok(zts_node_free(n));
+    }
+}

@@ -41,11 +41,17 @@ impl Answer {
     }
 }
 
+/// zts: how many addresses the request rate limit remembers at once.
+const SILENT_SLOTS: usize = 16;
+
 /// A neighbor cache backed by a map.
 #[derive(Debug)]
 pub struct Cache {
     storage: LinearMap<IpAddress, Neighbor, IFACE_NEIGHBOR_CACHE_COUNT>,
-    silent_until: Instant,
+    /// zts: requests are rate-limited per address, not per interface (one
+    /// silent neighbor must not hold back discovery of every other one;
+    /// smoltcp-rs/smoltcp#1101).
+    silent_until: [Option<(IpAddress, Instant)>; SILENT_SLOTS],
 }
 
 impl Cache {
@@ -59,7 +65,7 @@ impl Cache {
     pub fn new() -> Self {
         Self {
             storage: LinearMap::new(),
-            silent_until: Instant::from_millis(0),
+            silent_until: [None; SILENT_SLOTS],
         }
     }
 
@@ -158,15 +164,37 @@ impl Cache {
             return Answer::Found(hardware_addr);
         }
 
-        if timestamp < self.silent_until {
+        let silent = self
+            .silent_until
+            .iter()
+            .flatten()
+            .any(|(addr, until)| addr == protocol_addr && timestamp < *until);
+        if silent {
             Answer::RateLimited
         } else {
             Answer::NotFound
         }
     }
 
-    pub(crate) fn limit_rate(&mut self, timestamp: Instant) {
-        self.silent_until = timestamp + Self::SILENT_TIME;
+    pub(crate) fn limit_rate(&mut self, protocol_addr: IpAddress, timestamp: Instant) {
+        let entry = Some((protocol_addr, timestamp + Self::SILENT_TIME));
+        // The address's own slot, else a free or lapsed one, else the one
+        // that lapses first.
+        let slot = self
+            .silent_until
+            .iter()
+            .position(|e| matches!(e, Some((addr, _)) if *addr == protocol_addr))
+            .or_else(|| {
+                self.silent_until
+                    .iter()
+                    .position(|e| e.is_none_or(|(_, until)| until <= timestamp))
+            })
+            .unwrap_or_else(|| {
+                (0..SILENT_SLOTS)
+                    .min_by_key(|&i| self.silent_until[i].map(|(_, until)| until))
+                    .unwrap_or(0)
+            });
+        self.silent_until[slot] = entry;
     }
 
     pub(crate) fn flush(&mut self) {
@@ -305,10 +333,14 @@ mod test {
             Answer::NotFound
         );
 
-        cache.limit_rate(Instant::from_millis(0));
+        cache.limit_rate(MOCK_IP_ADDR_1.into(), Instant::from_millis(0));
         assert_eq!(
             cache.lookup(&MOCK_IP_ADDR_1.into(), Instant::from_millis(100)),
             Answer::RateLimited
+        );
+        assert_eq!(
+            cache.lookup(&MOCK_IP_ADDR_2.into(), Instant::from_millis(100)),
+            Answer::NotFound
         );
         assert_eq!(
             cache.lookup(&MOCK_IP_ADDR_1.into(), Instant::from_millis(2000)),
