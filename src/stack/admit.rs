@@ -111,17 +111,15 @@ pub fn admit_syn(
     // the client would answer with a reset (or whose reset would end the
     // client's connection); making room for it could evict a handshake
     // whose ACK is on its way.
-    if l.slots.iter().filter(on_net).any(|&(_, h)| {
+    let mut free = false;
+    for &(_, h) in l.slots.iter().filter(on_net) {
         let s = sockets.get::<tcp::Socket>(h);
-        s.remote_endpoint() == Some(syn.src) && s.local_endpoint() == Some(syn.dst)
-    }) {
-        return false;
+        if s.remote_endpoint() == Some(syn.src) && s.local_endpoint() == Some(syn.dst) {
+            return false;
+        }
+        free |= s.state() == State::Listen;
     }
-    if l.slots
-        .iter()
-        .filter(on_net)
-        .any(|&(_, h)| sockets.get::<tcp::Socket>(h).state() == State::Listen)
-    {
+    if free {
         return true;
     }
     // Below the backlog, a burst of connects gets more slots.

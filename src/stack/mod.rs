@@ -154,6 +154,7 @@ pub fn start(
         handle: handle.clone(),
         nets,
         conns: Conns::default(),
+        scratch: Vec::new(),
         listeners: Vec::new(),
         dgrams: Vec::new(),
         resolver: dns::Resolver::default(),
@@ -203,6 +204,8 @@ struct Stack {
     handle: Arc<StackHandle>,
     nets: Vec<Net>,
     conns: Conns,
+    /// Storage for the connection ids a round works through.
+    scratch: Vec<usize>,
     listeners: Vec<Listener>,
     dgrams: Vec<Dgram>,
     resolver: dns::Resolver,
@@ -438,7 +441,9 @@ impl Stack {
     /// Pumps the connections an app call touched, a packet reached or a
     /// timer called for, then lets each send.
     fn pump_conns(&mut self, now: Instant, smol: smoltcp::time::Instant) -> bool {
-        let mut ids = Vec::new();
+        // The lists trade their storage with the handle's and the table's,
+        // so a round allocates nothing.
+        let mut ids = std::mem::take(&mut self.scratch);
         self.handle.take_touched(&mut ids);
         for id in ids.drain(..) {
             self.conns.touched(id);
@@ -446,7 +451,7 @@ impl Stack {
         self.conns.mark_due(smol);
         self.conns.take_dirty(&mut ids);
         let mut moved = false;
-        for id in ids {
+        for id in ids.drain(..) {
             let Some(c) = self.conns.get_mut(id) else {
                 continue;
             };
@@ -473,6 +478,7 @@ impl Stack {
                 self.conns.mark(id);
             }
         }
+        self.scratch = ids;
         moved
     }
 
