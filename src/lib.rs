@@ -12,6 +12,7 @@ pub mod events;
 pub mod fault;
 pub mod ffi;
 pub mod node;
+mod pages;
 pub mod resolve;
 pub mod socket;
 pub mod stack;

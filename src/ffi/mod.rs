@@ -25,7 +25,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// `failed` with errno set (EIO for a panic).
 pub(crate) fn call<T>(failed: T, f: impl FnOnce() -> Result<T>) -> T {
     crate::error::clear_detail();
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match crate::wake::in_call(|| catch_unwind(AssertUnwindSafe(f))) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             errno::set(e);

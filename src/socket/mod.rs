@@ -183,7 +183,13 @@ impl Socket {
     }
 
     /// Blocks until notified or `deadline`; false on timeout.
+    /// Stack work this thread owes is done first (which may be what it
+    /// waits for), and counts as a wakeup: callers check again.
     pub fn wait(&self, st: &mut MutexGuard<'_, SockState>, deadline: Option<Instant>) -> bool {
+        if crate::wake::owes() {
+            MutexGuard::unlocked(st, crate::wake::settle);
+            return true;
+        }
         match deadline {
             Some(d) => !self.cond.wait_until(st, d).timed_out(),
             None => {

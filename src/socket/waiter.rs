@@ -29,6 +29,7 @@ impl PollWaiter {
     /// Waits for a wake since the last call, or until `deadline`.
     /// Returns false on timeout.
     pub fn wait(&self, deadline: Option<Instant>) -> bool {
+        crate::wake::settle();
         let mut fired = self.fired.lock();
         while !*fired {
             match deadline {

@@ -166,7 +166,7 @@ pub fn admit_syn(
     let Some(fresh) = listening_slot(&opts, l.sock.domain, l.endpoint) else {
         return false;
     };
-    sockets.remove(slot.1);
+    super::bufpool::recycle(sockets.remove(slot.1));
     let new = (net, sockets.add(fresh));
     for s in l.slots.iter_mut().filter(|s| **s == slot) {
         *s = new;

@@ -54,6 +54,7 @@ impl Lookup {
 
     /// Waits for the outcome until `deadline` (then Timeout).
     pub fn wait(&self, deadline: Instant) -> Result<Vec<IpAddr>, LookupError> {
+        crate::wake::settle();
         let mut result = self.result.lock();
         while result.is_none() {
             if self.cond.wait_until(&mut result, deadline).timed_out() {

@@ -231,6 +231,7 @@ impl StackHandle {
     pub fn sync(&self) -> Result<()> {
         let fence = Arc::new(Fence::default());
         self.send(Command::Fence(fence.clone()))?;
+        crate::wake::settle();
         let mut passed = fence.passed.lock();
         while !*passed {
             // The stack passes every fence it takes, and mark_down every

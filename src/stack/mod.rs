@@ -1,13 +1,18 @@
-//! The stack thread: one per running node. It alone owns the smoltcp
-//! interfaces and sockets; it sleeps until a frame, an app kick or
-//! smoltcp's next deadline, never on a fixed timer.
+//! A node's stack: its smoltcp interfaces and sockets, and the rounds that
+//! move frames and bytes between them and the app's sockets. Rounds run
+//! under the node's stack lock, on the app thread whose call gave the work
+//! or on the node's stack thread, which sleeps until a frame from a tap
+//! thread, a kick or smoltcp's next deadline, never on a fixed timer
+//! (engine.rs).
 
 mod admit;
+mod bufpool;
 mod conns;
 pub mod device;
 mod dgram;
 mod dhcp;
 pub mod dns;
+mod engine;
 pub mod handle;
 pub mod ports;
 pub mod route;
@@ -25,20 +30,20 @@ use crate::wake::StackWaker;
 use conns::Conns;
 use device::{NetDevice, Peek};
 use dgram::Dgram;
+use engine::Engine;
 use handle::Command;
 pub use handle::StackHandle;
 use once_cell::sync::Lazy;
 use route::{NetAddr, Route, Routing};
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::wire::{IpAddress, IpCidr, IpListenEndpoint};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tcp::{Listener, Step};
 
-/// Rounds of poll-and-pump per wakeup before the loop looks at its inbox
-/// again, so a busy node still notices a stop promptly.
+/// Rounds of poll-and-pump per burst, so a busy node still notices a stop
+/// promptly and an app thread is not held long by others' work.
 const MAX_ROUNDS: usize = 64;
 
 /// Frames each network hands smoltcp per round.
@@ -57,6 +62,17 @@ pub struct Net {
     iface: Interface,
     device: NetDevice,
     sockets: SocketSet<'static>,
+}
+
+impl Drop for Net {
+    /// TCP sockets still here (listening slots of a stack that died) give
+    /// their mapped buffers back.
+    fn drop(&mut self) {
+        let handles: Vec<_> = self.sockets.iter().map(|(h, _)| h).collect();
+        for h in handles {
+            bufpool::recycle(self.sockets.remove(h));
+        }
+    }
 }
 
 /// What a node brings to one network when it starts.
@@ -163,9 +179,10 @@ pub fn start(
     for &net in dhcp_nets {
         stack.dhcp.extend(dhcp::Dhcp::start(&mut stack.nets, net));
     }
+    let engine = Engine::new(stack);
     let thread = std::thread::Builder::new()
         .name(format!("zts-stack-{node}"))
-        .spawn(move || stack.run())
+        .spawn(move || engine.run())
         .map_err(|_| Errno::ENOBUFS)?;
     Ok(Running {
         handle,
@@ -183,7 +200,7 @@ impl Running {
     /// ENETDOWN.
     pub fn stop(mut self) {
         self.handle.mark_down();
-        self.handle.kick();
+        self.handle.waker.kick_thread();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -194,7 +211,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         if let Some(t) = self.thread.take() {
             self.handle.mark_down();
-            self.handle.kick();
+            self.handle.waker.kick_thread();
             let _ = t.join();
         }
     }
@@ -213,37 +230,21 @@ struct Stack {
 }
 
 impl Stack {
-    fn run(mut self) {
-        self.handle.waker.attach_current();
-        // A panic here must not leave app threads blocked forever: the node
-        // goes down and every caller gets ENETDOWN.
-        if catch_unwind(AssertUnwindSafe(|| self.serve())).is_err() {
-            self.handle.mark_down();
-        }
-        let _ = catch_unwind(AssertUnwindSafe(|| self.teardown()));
-        self.handle.waker.detach();
-    }
-
-    fn serve(&mut self) {
-        while !self.handle.is_down() {
-            self.handle.waker.clear();
+    /// Runs rounds until nothing is left to do; false if it stopped at
+    /// the bound with work left.
+    fn burst(&mut self) -> bool {
+        let handle = self.handle.clone();
+        for _ in 0..MAX_ROUNDS {
+            handle.waker.start_round();
             self.take_inbox();
-            let mut busy = false;
-            for _ in 0..MAX_ROUNDS {
-                let now = Instant::now();
-                let more = self.poll_nets(smol_now(now));
-                busy = self.pump(now) | more;
-                if !busy {
-                    break;
-                }
+            let now = Instant::now();
+            let more = self.poll_nets(smol_now(now));
+            let busy = self.pump(now) | more;
+            if !busy && !handle.waker.has_work() {
+                return true;
             }
-            let delay = if busy {
-                Some(Duration::ZERO)
-            } else {
-                self.delay()
-            };
-            self.handle.waker.sleep(delay);
         }
+        false
     }
 
     /// Lets smoltcp handle what arrived and send what is due; true if

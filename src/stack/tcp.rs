@@ -12,6 +12,7 @@
 
 use super::Net;
 use super::admit::SynRoom;
+use super::bufpool;
 use super::conns::Tuple;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
@@ -105,6 +106,12 @@ impl Conn {
     }
 }
 
+impl Drop for Conn {
+    fn drop(&mut self) {
+        bufpool::recycle(self.set.remove(self.handle));
+    }
+}
+
 /// Takes a listening slot's smoltcp socket out of its network's set.
 fn take_slot(nets: &mut [Net], net: usize, h: SocketHandle) -> tcp::Socket<'static> {
     match nets[net].sockets.remove(h) {
@@ -132,10 +139,7 @@ pub enum Step {
 }
 
 fn new_tcp(opts: &SockOpts, v6: bool) -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0; opts.rcvbuf]),
-        tcp::SocketBuffer::new(vec![0; opts.sndbuf]),
-    );
+    let mut s = tcp::Socket::new(bufpool::take(opts.rcvbuf), bufpool::take(opts.sndbuf));
     s.set_congestion_control(CongestionControl::Cubic);
     apply_opts(&mut s, opts, v6);
     s
@@ -204,6 +208,7 @@ pub fn open_conn(nets: &mut [Net], net: usize, sock: &Arc<Socket>) -> Option<Con
         port: local.port(),
     };
     if s.connect(n.iface.context(), peer, local_ep).is_err() {
+        bufpool::recycle_tcp(s);
         fail(sock, &mut st, Errno::ENETUNREACH);
         return None;
     }
@@ -378,7 +383,7 @@ impl Listener {
     /// Releases every listening slot.
     pub fn close(&mut self, nets: &mut [Net]) {
         for (n, h) in self.slots.drain(..) {
-            nets[n].sockets.remove(h);
+            bufpool::recycle(nets[n].sockets.remove(h));
         }
     }
 }
@@ -429,7 +434,7 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                 continue;
             }
             State::Closed | State::TimeWait => {
-                nets[n].sockets.remove(h);
+                bufpool::recycle(nets[n].sockets.remove(h));
             }
             _ => {
                 let (Some(local), Some(remote)) = (s.local_endpoint(), s.remote_endpoint()) else {
@@ -493,7 +498,10 @@ pub(super) fn listening_slot(
     endpoint: IpListenEndpoint,
 ) -> Option<tcp::Socket<'static>> {
     let mut s = new_tcp(opts, domain == libc::AF_INET6);
-    s.listen(endpoint).ok()?;
+    if s.listen(endpoint).is_err() {
+        bufpool::recycle_tcp(s);
+        return None;
+    }
     s.pause_synack(true);
     Some(s)
 }

@@ -570,6 +570,11 @@ const DEFAULT_MSS: usize = 536;
 const MIN_REMOTE_MSS: usize = 48;
 
 impl<'a> Socket<'a> {
+    /// zts: the receive and send buffers, to reuse their storage.
+    pub fn into_buffers(self) -> (SocketBuffer<'a>, SocketBuffer<'a>) {
+        (self.rx_buffer, self.tx_buffer)
+    }
+
     #[allow(unused_comparisons)] // small usize platforms always pass rx_capacity check
     /// Create a socket using the given buffers.
     pub fn new<T>(rx_buffer: T, tx_buffer: T) -> Socket<'a>

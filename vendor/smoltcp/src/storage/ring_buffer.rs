@@ -45,6 +45,15 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
         }
     }
 
+    /// zts: the borrowed storage back, to build another buffer on it.
+    pub fn into_slice(self) -> Option<&'a mut [T]> {
+        match self.storage {
+            ManagedSlice::Borrowed(s) => Some(s),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
     /// Clear the ring buffer.
     pub fn clear(&mut self) {
         self.read_at = 0;

@@ -1,0 +1,85 @@
+//! Storage for smoltcp's TCP socket buffers: mapped pages (pages.rs), so
+//! an idle connection's untouched buffers cost no memory and a new one
+//! needs no clearing, and reused when connections end, so thousands of
+//! short connections a second do not map and fault in fresh pages each.
+//! A ring buffer needs no zeroing: smoltcp reads only what was written.
+
+use crate::pages;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use smoltcp::socket::{Socket, tcp};
+
+/// At most this much storage waits for reuse, process-wide.
+const KEEP_BYTES: usize = 8 << 20;
+
+#[derive(Default)]
+struct Pool {
+    bufs: Vec<&'static mut [u8]>,
+    bytes: usize,
+}
+
+static POOL: Lazy<Mutex<Pool>> = Lazy::new(Mutex::default);
+
+/// A `len`-byte buffer; its storage holds whatever was there.
+pub fn take(len: usize) -> tcp::SocketBuffer<'static> {
+    let mut pool = POOL.lock();
+    if let Some(i) = pool.bufs.iter().rposition(|b| b.len() == len) {
+        pool.bytes -= len;
+        return tcp::SocketBuffer::new(pool.bufs.swap_remove(i));
+    }
+    drop(pool);
+    match pages::map(len) {
+        Some(buf) => tcp::SocketBuffer::new(buf),
+        None => tcp::SocketBuffer::new(vec![0; len]),
+    }
+}
+
+fn give(buf: &'static mut [u8]) {
+    let mut pool = POOL.lock();
+    if pool.bytes + buf.len() <= KEEP_BYTES {
+        pool.bytes += buf.len();
+        pool.bufs.push(buf);
+    } else {
+        drop(pool);
+        pages::unmap(buf);
+    }
+}
+
+/// A TCP socket's buffers, for connections yet to come.
+pub fn recycle(s: Socket<'static>) {
+    if let Socket::Tcp(s) = s {
+        recycle_tcp(s);
+    }
+}
+
+pub fn recycle_tcp(s: tcp::Socket<'static>) {
+    let (rx, tx) = s.into_buffers();
+    for buf in [rx, tx] {
+        if let Some(storage) = buf.into_slice() {
+            give(storage);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_come_back_by_size_and_the_pool_is_bounded() {
+        let len = 4096 * 3 + 1;
+        let s = tcp::Socket::new(take(len), take(len + 1));
+        let (rx, _) = s.into_buffers();
+        let mut rx = rx;
+        assert_eq!(rx.enqueue_slice(&[9; 10]), 10);
+        let s = tcp::Socket::new(rx, take(len + 1));
+        recycle_tcp(s);
+        let reused = take(len).into_slice().unwrap();
+        assert_eq!(reused[..10], [9; 10]);
+        give(reused);
+        for _ in 0..3 {
+            give(pages::map(KEEP_BYTES / 2).unwrap());
+        }
+        assert!(POOL.lock().bytes <= KEEP_BYTES);
+    }
+}
