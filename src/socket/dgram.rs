@@ -173,7 +173,7 @@ impl Socket {
                     data: data.to_vec(),
                 });
                 drop(st);
-                self.stack.kick();
+                self.stack.kick_thread();
                 return Ok(data.len());
             }
             if nonblocking || !self.wait(&mut st, deadline) {

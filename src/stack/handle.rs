@@ -205,6 +205,14 @@ impl StackHandle {
         self.waker.kick();
     }
 
+    /// Leaves the work to the stack thread, which takes whatever queued up
+    /// meanwhile in one round. For datagrams: a sender of small datagrams
+    /// doing each one's rounds itself, and waking the receiver for each,
+    /// managed 0.70x the kernel's rate; batched by the stack thread, 1.17x.
+    pub fn kick_thread(&self) {
+        self.waker.kick_thread();
+    }
+
     /// Wakes the stack for work an app call gave this socket's connection
     /// (bytes queued or room made, close, shutdown, options). A socket the
     /// stack has not adopted yet needs no mark: adopting pumps it.
