@@ -8,7 +8,6 @@ use crate::tap::fifo::FrameFifo;
 use crate::tap::link::Link;
 use crate::tap::mem::MemTap;
 use crate::tap::stats::{NetStats, Snapshot};
-use crate::tap::uri::Impairment;
 use crate::tap::{MacAddr, Tap};
 use crate::wake::StackWaker;
 use std::collections::VecDeque;
@@ -37,7 +36,7 @@ fn queue_link(mtu: usize) -> Arc<Link> {
 impl MemPort {
     pub fn attach(segment: &str, mac: MacAddr) -> MemPort {
         let link = queue_link(crate::tap::uri::MAX_MTU);
-        let tap = MemTap::attach(segment, mac, link.clone(), &Impairment::default());
+        let tap = MemTap::attach_raw(segment, mac, link.clone());
         MemPort { link, tap }
     }
 

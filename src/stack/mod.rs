@@ -36,6 +36,7 @@ pub use handle::StackHandle;
 use once_cell::sync::Lazy;
 use route::{NetAddr, Route, Routing};
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
+use smoltcp::phy::{Checksum, ChecksumCapabilities, Device};
 use smoltcp::wire::{IpAddress, IpCidr, IpListenEndpoint};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -62,6 +63,37 @@ pub struct Net {
     iface: Interface,
     device: NetDevice,
     sockets: SocketSet<'static>,
+    /// The device's checksum capabilities, and whether received frames
+    /// are verified now (not when the device says they arrive intact).
+    checksums: ChecksumCapabilities,
+    verifying: bool,
+}
+
+impl Net {
+    /// Verifies received checksums or not, as the device says now.
+    fn check_rx(&mut self) {
+        let verify = !self.device.intact();
+        if verify == self.verifying {
+            return;
+        }
+        self.verifying = verify;
+        let mut caps = self.checksums.clone();
+        if !verify {
+            for c in [
+                &mut caps.ipv4,
+                &mut caps.udp,
+                &mut caps.tcp,
+                &mut caps.icmpv4,
+                &mut caps.icmpv6,
+            ] {
+                *c = match c {
+                    Checksum::Both | Checksum::Tx => Checksum::Tx,
+                    Checksum::Rx | Checksum::None => Checksum::None,
+                };
+            }
+        }
+        self.iface.set_checksum_caps(caps);
+    }
 }
 
 impl Drop for Net {
@@ -157,11 +189,14 @@ pub fn start(
         for r in routing.routes.iter().filter(|r| r.net == i) {
             add_iface_route(&mut iface, r);
         }
+        let checksums = device.capabilities().checksum;
         nets.push(Net {
             ip_mtu: specs.get(i).map_or(tap::uri::MAX_MTU, |s| s.uri.mtu),
             iface,
             device,
             sockets: SocketSet::new(Vec::new()),
+            checksums,
+            verifying: true,
         });
     }
     let ip_mtus = nets.iter().map(|n| n.ip_mtu).collect();
@@ -257,15 +292,17 @@ impl Stack {
     fn poll_nets(&mut self, now: smoltcp::time::Instant) -> bool {
         let mut more = false;
         for (i, net) in self.nets.iter_mut().enumerate() {
-            let (iface, dev, sockets) = (&mut net.iface, &mut net.device, &mut net.sockets);
-            iface.poll_maintenance(now);
+            net.iface.poll_maintenance(now);
             let mut budget = INGRESS_PER_ROUND;
-            while let Some(peek) = dev.peek() {
+            while let Some(peek) = net.device.peek() {
                 if budget == 0 {
                     more = true;
                     break;
                 }
                 budget -= 1;
+                // After the peek: the frame is out of the queue.
+                net.check_rx();
+                let (iface, dev, sockets) = (&mut net.iface, &mut net.device, &mut net.sockets);
                 if let Some(id) = self.conns.route(i, &peek)
                     && let Some(c) = self.conns.get_mut(id)
                 {
@@ -285,7 +322,11 @@ impl Stack {
                 }
                 iface.poll_ingress_single(now, dev, sockets);
             }
-            while iface.poll_egress(now, dev, sockets) != PollResult::None {}
+            while net
+                .iface
+                .poll_egress(now, &mut net.device, &mut net.sockets)
+                != PollResult::None
+            {}
         }
         more
     }

@@ -13,7 +13,7 @@ use super::{MacAddr, Tap, is_group};
 use once_cell::sync::Lazy;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 static SEGMENTS: Lazy<Mutex<HashMap<String, Weak<Segment>>>> =
@@ -29,6 +29,9 @@ struct Port {
 #[derive(Default)]
 struct Segment {
     ports: RwLock<Vec<Port>>,
+    /// A port that corrupts frames or a raw port (any bytes at all) has
+    /// joined: receivers verify checksums from then on.
+    checked: AtomicBool,
 }
 
 impl Segment {
@@ -76,6 +79,9 @@ impl MemTap {
                 }
             }
         };
+        if impair.corrupt > 0.0 {
+            segment.checked.store(true, Ordering::SeqCst);
+        }
         let port = NEXT_PORT.fetch_add(1, Ordering::Relaxed);
         segment.ports.write().push(Port {
             id: port,
@@ -96,7 +102,23 @@ impl MemTap {
     }
 }
 
+impl MemTap {
+    /// A port whose frames come from no stack (tests, fuzzing): every
+    /// node on the segment verifies checksums from now on.
+    pub fn attach_raw(name: &str, mac: MacAddr, link: Arc<Link>) -> MemTap {
+        let tap = MemTap::attach(name, mac, link, &Impairment::default());
+        tap.segment.checked.store(true, Ordering::SeqCst);
+        tap
+    }
+}
+
 impl Tap for MemTap {
+    /// Frames between stacks in this process are memory copies; unless
+    /// the segment corrupts frames or takes raw ones, they arrive intact.
+    fn intact(&self) -> bool {
+        !self.segment.checked.load(Ordering::SeqCst)
+    }
+
     fn send(&self, frame: Vec<u8>) {
         match &self.impair {
             Some(i) => i.send(frame, &self.link.stats),

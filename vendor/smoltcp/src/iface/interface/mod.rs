@@ -308,6 +308,12 @@ impl Interface {
         &mut self.inner
     }
 
+    /// zts: replaces the checksum capabilities the device gave at creation,
+    /// so frames known to arrive intact can skip verification.
+    pub fn set_checksum_caps(&mut self, checksum: crate::phy::ChecksumCapabilities) {
+        self.inner.caps.checksum = checksum;
+    }
+
     /// Get the HardwareAddress address of the interface.
     ///
     /// # Panics
