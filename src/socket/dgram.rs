@@ -62,7 +62,7 @@ impl Socket {
                 if flags & libc::MSG_PEEK == 0 {
                     st.rx_dgrams.pop();
                     if std::mem::take(&mut st.rx_stalled) {
-                        self.stack.kick();
+                        self.stack.kick_shared();
                     }
                 }
                 return Ok(got);

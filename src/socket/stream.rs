@@ -67,7 +67,7 @@ impl Socket {
             Phase::Listening => {
                 st.backlog = backlog;
                 drop(st);
-                self.stack.kick();
+                self.stack.kick_shared();
                 return Ok(());
             }
             Phase::Fresh | Phase::Bound => {}
@@ -163,7 +163,7 @@ impl Socket {
             if let Some(child) = st.accept_queue.pop_front() {
                 drop(st);
                 // Room in the queue: the stack opens another listening slot.
-                self.stack.kick();
+                self.stack.kick_shared();
                 let peer = child.state.lock().peer.ok_or(Errno::ECONNABORTED)?;
                 return Ok((child, peer));
             }

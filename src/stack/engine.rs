@@ -60,8 +60,8 @@ impl Engine {
             let delay = {
                 let mut guard = self.stack.lock();
                 let Some(stack) = guard.as_mut() else { return };
-                let delay = if stack.burst() {
-                    stack.delay()
+                let delay = if stack.burst(true).done {
+                    stack.delay(true)
                 } else {
                     Some(Duration::ZERO)
                 };
@@ -89,8 +89,8 @@ impl Rounds for Engine {
                 return;
             }
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                let done = stack.burst();
-                (done, stack.delay())
+                let burst = stack.burst(false);
+                (burst.done, stack.delay(burst.shared))
             }));
             drop(guard);
             match outcome {

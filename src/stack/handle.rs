@@ -106,6 +106,10 @@ pub struct StackHandle {
     pub waker: Arc<StackWaker>,
     /// Connection slots app calls gave work to since the stack last looked.
     touched: Mutex<Vec<usize>>,
+    /// App calls gave work to something other than an established
+    /// connection (a listener, a datagram socket, the inbox): the next
+    /// round looks at all of those, not only the touched connections.
+    shared_work: AtomicBool,
     /// TCP ports, UDP ports, ICMP echo identifiers.
     ports: [Mutex<PortTable>; 3],
     pub(super) inbox: Mutex<Inbox>,
@@ -130,6 +134,7 @@ impl StackHandle {
             node,
             waker,
             touched: Mutex::new(Vec::new()),
+            shared_work: AtomicBool::new(false),
             ports: Default::default(),
             inbox: Mutex::new(Inbox::default()),
             down: AtomicBool::new(false),
@@ -197,12 +202,20 @@ impl StackHandle {
         }
         inbox.commands.push(c);
         drop(inbox);
-        self.kick();
+        self.kick_shared();
         Ok(())
     }
 
-    pub fn kick(&self) {
+    /// Asks for a round that looks at listeners and datagram sockets too
+    /// (room in an accept queue, a new backlog, room in a datagram queue).
+    pub fn kick_shared(&self) {
+        self.shared_work.store(true, Ordering::SeqCst);
         self.waker.kick();
+    }
+
+    /// Whether app calls asked for such a round since the last call.
+    pub(super) fn take_shared_work(&self) -> bool {
+        self.shared_work.swap(false, Ordering::SeqCst)
     }
 
     /// Leaves the work to the stack thread, which takes whatever queued up
@@ -218,10 +231,15 @@ impl StackHandle {
     /// stack has not adopted yet needs no mark: adopting pumps it.
     pub fn touch(&self, sock: &Socket) {
         let slot = sock.pump.slot.load(Ordering::SeqCst);
-        if slot != NO_SLOT && !sock.pump.queued.swap(true, Ordering::SeqCst) {
+        if slot == NO_SLOT {
+            // A listener, a datagram socket, or a connection not adopted.
+            self.kick_shared();
+            return;
+        }
+        if !sock.pump.queued.swap(true, Ordering::SeqCst) {
             self.touched.lock().push(slot);
         }
-        self.kick();
+        self.waker.kick();
     }
 
     /// The slots touched since the last call.

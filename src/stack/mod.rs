@@ -252,6 +252,11 @@ impl Drop for Running {
     }
 }
 
+struct Burst {
+    done: bool,
+    shared: bool,
+}
+
 struct Stack {
     handle: Arc<StackHandle>,
     nets: Vec<Net>,
@@ -265,21 +270,31 @@ struct Stack {
 }
 
 impl Stack {
-    /// Runs rounds until nothing is left to do; false if it stopped at
-    /// the bound with work left.
-    fn burst(&mut self) -> bool {
+    /// Runs rounds until nothing is left to do: `done` is false if it
+    /// stopped at the bound with work left. A round looks at the touched
+    /// connections and at those a frame or timer reached; listeners,
+    /// datagram sockets, DHCP and DNS only in a `full` burst (the stack
+    /// thread's) or once something gave them work (`shared`), so an app
+    /// call's rounds do not walk a listener's 128 ready slots each time.
+    fn burst(&mut self, full: bool) -> Burst {
         let handle = self.handle.clone();
+        let mut shared = full;
         for _ in 0..MAX_ROUNDS {
             handle.waker.start_round();
-            self.take_inbox();
+            shared |= handle.take_shared_work();
+            shared |= self.take_inbox();
             let now = Instant::now();
-            let more = self.poll_nets(smol_now(now));
-            let busy = self.pump(now) | more;
+            let (more, reached) = self.poll_nets(smol_now(now), shared);
+            shared |= reached;
+            let busy = self.pump(now, shared) | more;
             if !busy && !handle.waker.has_work() {
-                return true;
+                return Burst { done: true, shared };
             }
         }
-        false
+        Burst {
+            done: false,
+            shared,
+        }
     }
 
     /// Lets smoltcp handle what arrived and send what is due; true if
@@ -289,9 +304,11 @@ impl Stack {
     /// that connection's own socket set (conns.rs), which is then pumped;
     /// the rest to the network's set, each SYN after finding room at its
     /// listener (admit.rs).
-    fn poll_nets(&mut self, now: smoltcp::time::Instant) -> bool {
+    fn poll_nets(&mut self, now: smoltcp::time::Instant, shared: bool) -> (bool, bool) {
         let mut more = false;
+        let mut reached = false;
         for (i, net) in self.nets.iter_mut().enumerate() {
+            let mut here = shared;
             net.iface.poll_maintenance(now);
             let mut budget = INGRESS_PER_ROUND;
             while let Some(peek) = net.device.peek() {
@@ -320,19 +337,25 @@ impl Stack {
                     dev.drop_next();
                     continue;
                 }
+                here = true;
                 iface.poll_ingress_single(now, dev, sockets);
             }
-            while net
-                .iface
-                .poll_egress(now, &mut net.device, &mut net.sockets)
-                != PollResult::None
-            {}
+            if here {
+                reached = true;
+                while net
+                    .iface
+                    .poll_egress(now, &mut net.device, &mut net.sockets)
+                    != PollResult::None
+                {}
+            }
         }
-        more
+        (more, reached)
     }
 
-    fn take_inbox(&mut self) {
+    /// Applies what app threads queued; true if there was anything.
+    fn take_inbox(&mut self) -> bool {
         let commands = std::mem::take(&mut self.handle.inbox.lock().commands);
+        let any = !commands.is_empty();
         for c in commands {
             match c {
                 Command::Socket(sock) => self.register(sock),
@@ -372,6 +395,7 @@ impl Stack {
                 }
             }
         }
+        any
     }
 
     fn register(&mut self, sock: Arc<Socket>) {
@@ -433,9 +457,12 @@ impl Stack {
     /// Moves data and state between app sockets and smoltcp; true if
     /// anything moved (so smoltcp may have more to send). Of the
     /// connections, only those with work (conns.rs).
-    fn pump(&mut self, now: Instant) -> bool {
+    fn pump(&mut self, now: Instant, shared: bool) -> bool {
         let smol = smol_now(now);
         let mut moved = self.pump_conns(now, smol);
+        if !shared {
+            return moved;
+        }
         let mut born = Vec::new();
         let mut i = 0;
         while i < self.listeners.len() {
@@ -526,12 +553,14 @@ impl Stack {
 
     /// How long the thread may sleep: smoltcp's next deadline or the
     /// nearest connect timeout, whichever is first.
-    fn delay(&mut self) -> Option<Duration> {
+    /// Of the networks' own sockets only if `shared`: rounds that did not
+    /// look at them did not move their timers.
+    fn delay(&mut self, shared: bool) -> Option<Duration> {
         let now = Instant::now();
         let smol = smol_now(now);
         let mut delay: Option<Duration> = None;
         let mut earliest = |d: Duration| delay = Some(delay.map_or(d, |x| x.min(d)));
-        for net in &mut self.nets {
+        for net in self.nets.iter_mut().filter(|_| shared) {
             if let Some(d) = net.iface.poll_delay(smol, &net.sockets) {
                 earliest(Duration::from_micros(d.total_micros()));
             }
