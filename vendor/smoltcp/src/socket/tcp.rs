@@ -503,6 +503,11 @@ pub struct Socket<'a> {
     remote_last_ack: Option<TcpSeqNumber>,
     /// The last window length sent.
     remote_last_win: u16,
+    /// zts: the furthest right edge of the receive window ever advertised
+    /// (acknowledgement plus window). The scaled window rounds free space
+    /// down, so a later advertisement can end before an earlier one; a
+    /// peer may still send up to the earlier edge, and that data fits.
+    remote_win_edge: Option<TcpSeqNumber>,
     /// The sending window scaling factor advertised to remotes which support RFC 1323.
     /// It is zero if the window <= 64KiB and/or the remote does not support it.
     remote_win_shift: u8,
@@ -570,6 +575,18 @@ const DEFAULT_MSS: usize = 536;
 const MIN_REMOTE_MSS: usize = 48;
 
 impl<'a> Socket<'a> {
+    /// zts: the furthest right edge, given the one just advertised.
+    fn furthest_edge(
+        edge: Option<TcpSeqNumber>,
+        ack: Option<TcpSeqNumber>,
+        win: u16,
+        shift: u8,
+    ) -> Option<TcpSeqNumber> {
+        let Some(ack) = ack else { return edge };
+        let new = ack + ((win as usize) << shift);
+        Some(edge.map_or(new, |e| e.max(new)))
+    }
+
     /// zts: the receive and send buffers, to reuse their storage.
     pub fn into_buffers(self) -> (SocketBuffer<'a>, SocketBuffer<'a>) {
         (self.rx_buffer, self.tx_buffer)
@@ -612,6 +629,7 @@ impl<'a> Socket<'a> {
             remote_last_seq: TcpSeqNumber::default(),
             remote_last_ack: None,
             remote_last_win: 0,
+            remote_win_edge: None,
             remote_win_len: 0,
             remote_win_shift: rx_cap_log2.saturating_sub(16) as u8,
             remote_win_scale: None,
@@ -787,7 +805,15 @@ impl<'a> Socket<'a> {
         let next_ack = self.remote_seq_no + self.rx_buffer.len();
 
         let last_win = (self.remote_last_win as usize) << self.remote_win_shift;
-        let last_win_adjusted = last_ack + last_win - next_ack;
+        // zts: measured from the furthest edge advertised, which data up to
+        // it may have passed.
+        let mut edge = last_ack + last_win;
+        if let Some(e) = self.remote_win_edge
+            && e > edge
+        {
+            edge = e;
+        }
+        let last_win_adjusted = if edge > next_ack { edge - next_ack } else { 0 };
 
         Some(u16::try_from(last_win_adjusted >> self.remote_win_shift).unwrap_or(u16::MAX))
     }
@@ -927,6 +953,7 @@ impl<'a> Socket<'a> {
         self.remote_last_seq = TcpSeqNumber::default();
         self.remote_last_ack = None;
         self.remote_last_win = 0;
+        self.remote_win_edge = None;
         self.remote_win_len = 0;
         self.remote_win_scale = None;
         self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
@@ -1499,6 +1526,12 @@ impl<'a> Socket<'a> {
         // segments, is right-shifted by [advertised scale value] bits[...]
         reply_repr.window_len = self.scaled_window();
         self.remote_last_win = reply_repr.window_len;
+        self.remote_win_edge = Self::furthest_edge(
+            self.remote_win_edge,
+            self.remote_last_ack,
+            self.remote_last_win,
+            self.remote_win_shift,
+        );
 
         // If the remote supports selective acknowledgement, add the option to the outgoing
         // segment.
@@ -1712,11 +1745,21 @@ impl<'a> Socket<'a> {
         }
 
         let window_start = self.remote_seq_no + self.rx_buffer.len();
-        let window_end = if let Some(last_ack) = self.remote_last_ack {
+        let mut window_end = if let Some(last_ack) = self.remote_last_ack {
             last_ack + ((self.remote_last_win as usize) << self.remote_win_shift)
         } else {
             window_start
         };
+        // zts: never shrink the window we promised (RFC 9293 3.8.6): a
+        // segment sent into an edge advertised earlier is accepted. Refusing
+        // it left the peer's send sequence past our window, so its later
+        // ACKs were refused too and both ends stalled with full buffers.
+        if let Some(edge) = self.remote_win_edge
+            && edge > window_end
+            && edge > window_start
+        {
+            window_end = edge;
+        }
         let segment_start = repr.seq_number;
         let segment_end = repr.seq_number + repr.payload.len();
 
@@ -2834,6 +2877,14 @@ impl<'a> Socket<'a> {
             .max(repr.seq_number + repr.segment_len());
         self.remote_last_ack = repr.ack_number;
         self.remote_last_win = repr.window_len;
+        if repr.control != TcpControl::Syn {
+            self.remote_win_edge = Self::furthest_edge(
+                self.remote_win_edge,
+                self.remote_last_ack,
+                self.remote_last_win,
+                self.remote_win_shift,
+            );
+        }
 
         if repr.segment_len() > 0 {
             self.rtte
