@@ -66,6 +66,11 @@ pub fn settle(node: i32) -> Result<()> {
     stack.sync()
 }
 
+/// How many times `node`'s stack thread has been woken.
+pub fn stack_thread_wakes(node: i32) -> Result<u64> {
+    Ok(crate::node::get(node)?.stack()?.waker.thread_wakes())
+}
+
 /// Whether `node`'s stack thread is still serving (a panic there takes it
 /// down).
 pub fn is_up(node: i32) -> bool {

@@ -37,6 +37,9 @@ pub struct StackWaker {
     work: AtomicBool,
     /// The stack thread was asked to run since it last looked.
     asked: AtomicBool,
+    /// Times the stack thread was unparked (tests check that app calls
+    /// do their own work).
+    unparks: AtomicU64,
     thread: Mutex<Option<Thread>>,
     rounds: OnceCell<Weak<dyn Rounds>>,
     /// When the sleeping stack thread wakes on its own, in microseconds
@@ -49,6 +52,7 @@ impl Default for StackWaker {
         StackWaker {
             work: AtomicBool::new(false),
             asked: AtomicBool::new(false),
+            unparks: AtomicU64::new(0),
             thread: Mutex::new(None),
             rounds: OnceCell::new(),
             wakes_at: AtomicU64::new(u64::MAX),
@@ -185,8 +189,14 @@ impl StackWaker {
         if !self.asked.swap(true, Ordering::AcqRel)
             && let Some(t) = self.thread.lock().as_ref()
         {
+            self.unparks.fetch_add(1, Ordering::Relaxed);
             t.unpark();
         }
+    }
+
+    /// How many times the stack thread was woken so far.
+    pub fn thread_wakes(&self) -> u64 {
+        self.unparks.load(Ordering::Relaxed)
     }
 
     /// The stack lock holder starts a round: work asked for after this
