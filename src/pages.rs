@@ -49,9 +49,8 @@ pub fn unmap(buf: &'static mut [u8]) {
         }
         live.remove(&(p as usize));
     }
-    // SAFETY: `buf` was the only reference to this whole mapping (map
-    // handed it out once, as a unique `&'static mut`, and it came back by
-    // value), so nothing can touch the memory after it is unmapped.
+    // SAFETY: `buf`, the unique `&'static mut` `map` handed out for this
+    // whole mapping, came back by value: nothing refers to it any more.
     unsafe { libc::munmap(p.cast(), len) };
 }
 
