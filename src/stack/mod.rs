@@ -277,17 +277,16 @@ impl Stack {
     /// thread's) or once something gave them work (`shared`), so an app
     /// call's rounds do not walk a listener's 128 ready slots each time.
     fn burst(&mut self, full: bool) -> Burst {
-        let handle = self.handle.clone();
         let mut shared = full;
         for _ in 0..MAX_ROUNDS {
-            handle.waker.start_round();
-            shared |= handle.take_shared_work();
+            self.handle.waker.start_round();
+            shared |= self.handle.take_shared_work();
             shared |= self.take_inbox();
             let now = Instant::now();
             let (more, reached) = self.poll_nets(smol_now(now), shared);
             shared |= reached;
             let busy = self.pump(now, shared) | more;
-            if !busy && !handle.waker.has_work() {
+            if !busy && !self.handle.waker.has_work() {
                 return Burst { done: true, shared };
             }
         }
