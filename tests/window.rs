@@ -228,14 +228,14 @@ fn data_up_to_an_edge_advertised_before_is_taken() {
     peer.send(TcpControl::None, Some(node_seq), &[]);
     let (s, _) = accept(l);
 
-    // Fill the app's queue and all but 2 bytes of smoltcp's buffer, within
-    // the window the node advertises; the app does not read.
-    let data = pattern(2 * RCVBUF, 7);
+    // Fill all but 2 bytes of the connection's receive buffer, within the
+    // window the node advertises; the app does not read.
+    let data = pattern(RCVBUF, 7);
     let mut sent = 0;
     let mut last = synack;
     last.ack = peer.seq;
     last.window = 65535;
-    let fill = 2 * RCVBUF - 2;
+    let fill = RCVBUF - 2;
     while sent < fill {
         let edge = last.ack + last.window;
         let room = if edge > peer.seq { edge - peer.seq } else { 0 };

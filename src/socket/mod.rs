@@ -1,12 +1,12 @@
-//! Sockets as the app sees them: per-fd state, byte queues and the condition
-//! variable app threads block on. Only the stack thread touches smoltcp; it
-//! moves bytes between these queues and smoltcp's sockets.
+//! Sockets as the app sees them: per-fd state and the condition variable
+//! app threads block on. A TCP socket's bytes live in its connection's
+//! smoltcp buffers, which app calls read and write through the connection's
+//! pipe (stack/pipe.rs); datagram sockets queue whole messages here.
 
 pub mod datagrams;
 mod dgram;
 pub mod options;
 pub mod poll;
-pub mod ring;
 mod sockopt;
 mod stream;
 pub mod table;
@@ -16,11 +16,11 @@ pub mod watch;
 use crate::error::{Errno, Result};
 use crate::stack::StackHandle;
 use crate::stack::handle::PumpTag;
+use crate::stack::pipe::Pipe;
 use crate::stack::ports::PortLease;
 use datagrams::DatagramQueue;
 use options::SockOpts;
 use parking_lot::{Condvar, Mutex, MutexGuard};
-use ring::ByteRing;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,17 +81,24 @@ pub struct SockState {
     pub so_error: Option<Errno>,
     /// The peer reset the connection: writes fail with EPIPE.
     pub reset: bool,
-    pub rx: ByteRing,
-    pub tx: ByteRing,
+    /// The TCP connection's smoltcp socket, once connecting or accepted.
+    pub pipe: Option<Arc<Pipe>>,
+    /// Bytes waiting in the connection's receive buffer, as of the last
+    /// look under its pipe (the stack's pump, or a read).
+    pub rx_queued: usize,
+    pub rx_capacity: usize,
+    /// Bytes a write can queue, as of the last look under the pipe.
+    pub tx_free: usize,
     /// Datagram sockets queue whole messages instead of bytes.
     pub rx_dgrams: DatagramQueue,
     pub tx_dgrams: DatagramQueue,
-    /// The peer's FIN (or a reset) arrived: once `rx` drains, reads return 0.
+    /// The peer's FIN (or a reset) arrived: once the queued bytes are
+    /// read, reads return 0.
     pub rx_eof: bool,
     pub shut_rd: bool,
     pub shut_wr: bool,
-    /// The stack left data in smoltcp because `rx` was full; a read that
-    /// makes room must kick the stack.
+    /// A datagram socket's stack left datagrams in smoltcp because
+    /// `rx_dgrams` was full; a read that makes room must kick the stack.
     pub rx_stalled: bool,
     pub accept_queue: VecDeque<Arc<Socket>>,
     pub backlog: usize,
@@ -136,8 +143,10 @@ impl Socket {
                 abort_on_close: false,
                 so_error: None,
                 reset: false,
-                rx: ByteRing::new(opts.rcvbuf),
-                tx: ByteRing::new(opts.sndbuf),
+                pipe: None,
+                rx_queued: 0,
+                rx_capacity: opts.rcvbuf,
+                tx_free: 0,
                 rx_dgrams: DatagramQueue::new(opts.rcvbuf),
                 tx_dgrams: DatagramQueue::new(opts.sndbuf),
                 rx_eof: false,
@@ -228,8 +237,8 @@ impl Socket {
                 }
             }
             Phase::Connected => {
-                let lowat = st.opts.rcvlowat.min(st.rx.capacity()).max(1);
-                if st.rx.len() >= lowat || st.rx_eof || st.shut_rd {
+                let lowat = st.opts.rcvlowat.min(st.rx_capacity).max(1);
+                if st.rx_queued >= lowat || st.rx_eof || st.shut_rd {
                     ev |= libc::POLLIN;
                 }
                 if st.rx_eof {
@@ -238,7 +247,7 @@ impl Socket {
                 if st.reset || (st.rx_eof && st.shut_wr) {
                     ev |= libc::POLLHUP;
                 }
-                if st.reset || st.shut_wr || st.tx.free() > 0 {
+                if st.reset || st.shut_wr || st.tx_free > 0 {
                     ev |= libc::POLLOUT;
                 }
             }

@@ -228,8 +228,10 @@ impl Socket {
             _ => return Err(Errno::ENOPROTOOPT),
         }
         let (rcvbuf, sndbuf) = (st.opts.rcvbuf, st.opts.sndbuf);
-        st.rx.set_capacity(rcvbuf);
-        st.tx.set_capacity(sndbuf);
+        if st.pipe.is_none() {
+            // A connection's buffers are sized when it starts.
+            st.rx_capacity = rcvbuf;
+        }
         st.rx_dgrams.set_capacity(rcvbuf);
         st.tx_dgrams.set_capacity(sndbuf);
         if applied {
@@ -293,7 +295,7 @@ impl Socket {
         let st = self.state.lock();
         self.check_open(&st)?;
         Ok(match self.proto {
-            Proto::Tcp => st.rx.len(),
+            Proto::Tcp => st.rx_queued,
             _ => st.rx_dgrams.front().map_or(0, |d| d.data.len()),
         })
     }

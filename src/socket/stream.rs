@@ -3,8 +3,9 @@
 //! thread and block on the socket's condition variable.
 
 use super::options::DEFAULT_CONNECT_TIMEOUT;
-use super::{Phase, Proto, Socket, deadline_after};
+use super::{Phase, Proto, SockState, Socket, deadline_after};
 use crate::error::{Errno, Result};
+use parking_lot::MutexGuard;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -184,25 +185,19 @@ impl Socket {
         let want = if waitall {
             buf.len()
         } else {
-            st.opts.rcvlowat.min(buf.len()).min(st.rx.capacity())
+            st.opts.rcvlowat.min(buf.len()).min(st.rx_capacity)
         }
         .max(1);
         let mut got = 0;
         loop {
             self.check_open(&st)?;
             let ended = st.rx_eof || st.shut_rd || st.so_error.is_some();
-            let queued = st.rx.len();
+            let queued = if st.shut_rd { 0 } else { st.rx_queued };
             if queued > 0 && (got + queued >= want || ended || nonblocking || waitall) {
-                let n = if peek {
-                    st.rx.peek(&mut buf[got..])
-                } else {
-                    st.rx.read(&mut buf[got..])
-                };
+                let n;
+                (st, n) = self.read_pipe(st, &mut buf[got..], peek);
                 got += n;
-                if !peek && std::mem::take(&mut st.rx_stalled) {
-                    self.stack.touch(self);
-                }
-                if got >= want || ended || nonblocking {
+                if n > 0 && (got >= want || ended || nonblocking || peek) {
                     return Ok(got);
                 }
                 continue;
@@ -222,14 +217,55 @@ impl Socket {
             }
             if !self.wait(&mut st, deadline) {
                 // Timed out: return whatever did arrive.
-                got += if peek {
-                    st.rx.peek(&mut buf[got..])
-                } else {
-                    st.rx.read(&mut buf[got..])
-                };
+                if st.rx_queued > 0 && !st.shut_rd {
+                    got += self.read_pipe(st, &mut buf[got..], peek).1;
+                }
                 return if got > 0 { Ok(got) } else { Err(Errno::EAGAIN) };
             }
         }
+    }
+
+    /// Copies received bytes out of the connection's smoltcp buffer. The
+    /// pipe comes before the state in the lock order, so the state is let
+    /// go and taken again (callers check it afresh).
+    fn read_pipe<'a>(
+        &'a self,
+        st: MutexGuard<'a, SockState>,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> (MutexGuard<'a, SockState>, usize) {
+        let Some(pipe) = st.pipe.clone() else {
+            return (st, 0);
+        };
+        drop(st);
+        let mut p = pipe.lock();
+        let mut st = self.state.lock();
+        let (n, update) = p.read(buf, peek, &mut st);
+        drop(p);
+        if update {
+            self.stack.touch(self);
+        }
+        (st, n)
+    }
+
+    /// Queues bytes in the connection's smoltcp buffer (see `read_pipe`).
+    fn write_pipe<'a>(
+        &'a self,
+        st: MutexGuard<'a, SockState>,
+        buf: &[u8],
+    ) -> (MutexGuard<'a, SockState>, usize) {
+        let Some(pipe) = st.pipe.clone() else {
+            return (st, 0);
+        };
+        drop(st);
+        let mut p = pipe.lock();
+        let mut st = self.state.lock();
+        let n = p.write(buf, &mut st);
+        drop(p);
+        if n > 0 {
+            self.stack.touch(self);
+        }
+        (st, n)
     }
 
     pub(super) fn stream_send(&self, buf: &[u8], flags: i32) -> Result<usize> {
@@ -246,17 +282,19 @@ impl Socket {
                 return partial(sent, Errno::EPIPE);
             }
             match st.phase {
-                Phase::Connected => {
+                Phase::Connected if st.tx_free > 0 => {
                     crate::fault::point("stream_send");
-                    let n = st.tx.write(&buf[sent..]);
-                    if n > 0 {
-                        sent += n;
-                        self.stack.touch(self);
-                    }
+                    let n;
+                    (st, n) = self.write_pipe(st, &buf[sent..]);
+                    sent += n;
                     if sent == buf.len() {
                         return Ok(sent);
                     }
+                    if n > 0 {
+                        continue;
+                    }
                 }
+                Phase::Connected => {}
                 Phase::Connecting => {}
                 Phase::Fresh | Phase::Bound | Phase::Listening => return Err(Errno::ENOTCONN),
             }
@@ -279,9 +317,9 @@ impl Socket {
             return Err(Errno::ENOTCONN);
         }
         if rd {
+            // The stack drops what is queued and what still arrives.
             st.shut_rd = true;
-            let n = st.rx.len();
-            st.rx.consume(n);
+            st.rx_queued = 0;
             st.rx_dgrams.clear();
         }
         st.shut_wr |= wr;

@@ -49,11 +49,14 @@ impl Conns {
     /// Adopts a connection; it is pumped in this round.
     pub fn insert(&mut self, mut c: Conn) -> usize {
         let id = self.free.pop().unwrap_or(self.slots.len());
-        let s = c.socket();
-        c.tuple = s
+        let mut p = c.lock();
+        let s = p.tcp();
+        let tuple = s
             .local_endpoint()
             .zip(s.remote_endpoint())
             .map(|(l, r)| (c.net, l, r));
+        drop(p);
+        c.tuple = tuple;
         if let Some(t) = c.tuple {
             self.by_tuple.insert(t, id);
         }
@@ -222,7 +225,8 @@ impl Conns {
                 let c = self.slots[id].as_mut()?;
                 // A new SYN on the 4-tuple of a connection that is over is
                 // for a listener, and so is the rest of that handshake.
-                if syn && !ack && matches!(c.socket().state(), State::TimeWait | State::Closed) {
+                if syn && !ack && matches!(c.lock().tcp().state(), State::TimeWait | State::Closed)
+                {
                     c.tuple = None;
                     self.by_tuple.remove(&tuple);
                     return None;

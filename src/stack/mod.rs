@@ -14,6 +14,7 @@ mod dhcp;
 pub mod dns;
 mod engine;
 pub mod handle;
+pub mod pipe;
 pub mod ports;
 pub mod route;
 mod tcp;
@@ -322,7 +323,7 @@ impl Stack {
                 if let Some(id) = self.conns.route(i, &peek)
                     && let Some(c) = self.conns.get_mut(id)
                 {
-                    iface.poll_ingress_single(now, dev, &mut c.set);
+                    iface.poll_ingress_single(now, dev, c.lock().set());
                     self.conns.mark(id);
                     continue;
                 }
@@ -526,15 +527,17 @@ impl Stack {
             c.dirty = false;
             let net = &mut self.nets[c.net];
             let step = tcp::pump_conn(net.ip_mtu, c, now);
-            let before = c.socket().state();
-            while net.iface.poll_egress(smol, &mut net.device, &mut c.set) != PollResult::None {}
-            let changed = c.socket().state() != before;
+            let mut p = c.lock();
+            let before = p.tcp().state();
+            while net.iface.poll_egress(smol, &mut net.device, p.set()) != PollResult::None {}
+            let changed = p.tcp().state() != before;
+            let mut at = net.iface.poll_at(smol, p.set());
+            drop(p);
             if matches!(step, Step::Remove) || c.done() {
                 self.conns.remove(id);
                 continue;
             }
             moved |= matches!(step, Step::Keep(true)) || changed;
-            let mut at = net.iface.poll_at(smol, &c.set);
             if let Some(d) = c.deadline {
                 let d = smol_now(d);
                 at = Some(at.map_or(d, |a| a.min(d)));
@@ -583,10 +586,12 @@ impl Stack {
     /// caller blocked on this node's sockets.
     fn teardown(&mut self) {
         let now = smol_now(Instant::now());
-        for mut c in self.conns.drain() {
-            c.socket().abort();
+        for c in self.conns.drain() {
+            let mut p = c.lock();
+            p.tcp().abort();
             let net = &mut self.nets[c.net];
-            net.iface.poll_egress(now, &mut net.device, &mut c.set);
+            net.iface.poll_egress(now, &mut net.device, p.set());
+            drop(p);
             let st = c.sock.state.lock();
             c.sock.notify(&st);
         }

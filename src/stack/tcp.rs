@@ -14,10 +14,11 @@ use super::Net;
 use super::admit::SynRoom;
 use super::bufpool;
 use super::conns::Tuple;
+use super::pipe::{Pipe, PipeGuard, send_room};
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
 use crate::socket::{Phase, Proto, SockState, Socket};
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::time::Duration;
 use smoltcp::wire::IpListenEndpoint;
@@ -37,9 +38,9 @@ const READY_SLOTS: usize = 128;
 pub struct Conn {
     pub sock: Arc<Socket>,
     pub net: usize,
-    /// A socket set holding only this connection (see conns.rs).
-    pub set: SocketSet<'static>,
-    pub handle: SocketHandle,
+    /// Its smoltcp socket, in a set of its own (conns.rs), shared with
+    /// the app socket (pipe.rs).
+    pub pipe: Arc<Pipe>,
     /// Waiting in the dirty list.
     pub(super) dirty: bool,
     /// When its timer entry says to look at it again.
@@ -64,21 +65,24 @@ impl Conn {
         s: tcp::Socket<'static>,
         detached: bool,
     ) -> Conn {
-        let mut set = SocketSet::new(Vec::with_capacity(1));
-        let handle = set.add(s);
+        let (rx_queued, rx_capacity, tx_free) = (s.recv_queue(), s.recv_capacity(), send_room(&s));
+        let pipe = Arc::new(Pipe::new(s));
         // A detached connection's socket may be its listener, whose lock
         // the caller holds.
         let (deadline, opts_generation) = if detached {
             (None, 0)
         } else {
-            let st = sock.state.lock();
+            let mut st = sock.state.lock();
+            st.pipe = Some(pipe.clone());
+            st.rx_queued = rx_queued;
+            st.rx_capacity = rx_capacity;
+            st.tx_free = tx_free;
             (st.connect_deadline, st.opts_generation)
         };
         Conn {
             sock,
             net,
-            set,
-            handle,
+            pipe,
             dirty: false,
             due: None,
             tuple: None,
@@ -91,8 +95,8 @@ impl Conn {
         }
     }
 
-    pub fn socket(&mut self) -> &mut tcp::Socket<'static> {
-        self.set.get_mut(self.handle)
+    pub fn lock(&self) -> PipeGuard<'_> {
+        self.pipe.lock()
     }
 
     pub fn is_detached(&self) -> bool {
@@ -102,13 +106,15 @@ impl Conn {
     /// The app let go of it and smoltcp finished with it (a reset or a
     /// FIN exchange sent while the stack was sending, not pumping).
     pub fn done(&mut self) -> bool {
-        self.detached && finished(self.socket())
+        self.detached && finished(self.lock().tcp())
     }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        bufpool::recycle(self.set.remove(self.handle));
+        if let Some(s) = self.lock().take() {
+            bufpool::recycle(s);
+        }
     }
 }
 
@@ -216,6 +222,8 @@ pub fn open_conn(nets: &mut [Net], net: usize, sock: &Arc<Socket>) -> Option<Con
     Some(Conn::new(sock.clone(), net, s, false))
 }
 
+/// smoltcp is done with the connection. One the app still owns also keeps
+/// it while received bytes wait to be read (after a reset, say).
 fn finished(s: &tcp::Socket) -> bool {
     match s.state() {
         State::Closed => s.remote_endpoint().is_none(),
@@ -225,7 +233,8 @@ fn finished(s: &tcp::Socket) -> bool {
 }
 
 pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
-    let s = c.set.get_mut::<tcp::Socket>(c.handle);
+    let mut p = c.pipe.lock();
+    let s = p.tcp();
     if c.detached {
         // Its connect (if any) ended: no deadline keeps waking it.
         c.deadline = None;
@@ -287,45 +296,30 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
             c.detached = true;
             return Step::Keep(true);
         }
-        moved |= move_tx(s, &mut st);
-        if st.tx.is_empty() {
-            s.close();
-            s.set_timeout(Some(ORPHAN_TIMEOUT));
-            c.detached = true;
-            moved = true;
-        }
-        return Step::Keep(moved);
+        // What is queued goes out before the FIN.
+        s.close();
+        s.set_timeout(Some(ORPHAN_TIMEOUT));
+        c.detached = true;
+        return Step::Keep(true);
     }
 
     if st.phase == Phase::Connected {
-        if move_tx(s, &mut st) {
-            moved = true;
-            changed = true;
-        }
         if st.shut_rd {
             while s.recv(|b| (b.len(), b.len())).is_ok_and(|n| n > 0) {
                 moved = true;
             }
         }
-        while s.can_recv() && st.rx.free() > 0 {
-            let n = s.recv(|b| {
-                let n = st.rx.write(b);
-                (n, n)
-            });
-            match n {
-                Ok(n) if n > 0 => {
-                    moved = true;
-                    changed = true;
-                }
-                _ => break,
-            }
-        }
-        st.rx_stalled = s.can_recv();
-        if c.fin_seen && !s.can_recv() && !st.rx_eof {
+        // App threads read and write smoltcp's buffers themselves; tell
+        // the ones waiting when there is more to read or room to write.
+        let (rx_queued, tx_free) = (s.recv_queue(), send_room(s));
+        changed |= rx_queued > st.rx_queued || tx_free > st.tx_free;
+        st.rx_queued = rx_queued;
+        st.tx_free = tx_free;
+        if c.fin_seen && !st.rx_eof {
             st.rx_eof = true;
             changed = true;
         }
-        if st.shut_wr && st.tx.is_empty() && !c.fin_sent {
+        if st.shut_wr && !c.fin_sent {
             s.close();
             c.fin_sent = true;
             moved = true;
@@ -343,29 +337,11 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
         sock.notify(&st);
     }
     drop(st);
-    if finished(s) {
+    if finished(s) && s.recv_queue() == 0 {
         Step::Remove
     } else {
         Step::Keep(moved)
     }
-}
-
-/// Copies the app's queued bytes into smoltcp; true if any moved.
-fn move_tx(s: &mut tcp::Socket, st: &mut SockState) -> bool {
-    let mut moved = false;
-    while !st.tx.is_empty() && s.can_send() {
-        let n = s
-            .send(|b| {
-                let n = st.tx.read(b);
-                (n, n)
-            })
-            .unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        moved = true;
-    }
-    moved
 }
 
 impl Listener {
