@@ -5,6 +5,7 @@
 use super::options::DEFAULT_CONNECT_TIMEOUT;
 use super::{Phase, Proto, SockState, Socket, deadline_after};
 use crate::error::{Errno, Result};
+use crate::stack::pipe::PipeGuard;
 use parking_lot::MutexGuard;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -225,47 +226,49 @@ impl Socket {
         }
     }
 
-    /// Copies received bytes out of the connection's smoltcp buffer. The
+    /// Moves bytes through the connection's pipe with `copy`, which says
+    /// how many moved and whether the stack has something to send. The
     /// pipe comes before the state in the lock order, so the state is let
     /// go and taken again (callers check it afresh).
+    fn through_pipe<'a>(
+        &'a self,
+        st: MutexGuard<'a, SockState>,
+        copy: impl FnOnce(&mut PipeGuard, &mut SockState) -> (usize, bool),
+    ) -> (MutexGuard<'a, SockState>, usize) {
+        let Some(pipe) = st.pipe.clone() else {
+            return (st, 0);
+        };
+        drop(st);
+        let mut p = pipe.lock();
+        let mut st = self.state.lock();
+        let (n, kick) = copy(&mut p, &mut st);
+        drop(p);
+        if kick {
+            self.stack.touch(self);
+        }
+        (st, n)
+    }
+
+    /// Copies received bytes out of the connection's smoltcp buffer.
     fn read_pipe<'a>(
         &'a self,
         st: MutexGuard<'a, SockState>,
         buf: &mut [u8],
         peek: bool,
     ) -> (MutexGuard<'a, SockState>, usize) {
-        let Some(pipe) = st.pipe.clone() else {
-            return (st, 0);
-        };
-        drop(st);
-        let mut p = pipe.lock();
-        let mut st = self.state.lock();
-        let (n, update) = p.read(buf, peek, &mut st);
-        drop(p);
-        if update {
-            self.stack.touch(self);
-        }
-        (st, n)
+        self.through_pipe(st, |p, st| p.read(buf, peek, st))
     }
 
-    /// Queues bytes in the connection's smoltcp buffer (see `read_pipe`).
+    /// Queues bytes in the connection's smoltcp buffer.
     fn write_pipe<'a>(
         &'a self,
         st: MutexGuard<'a, SockState>,
         buf: &[u8],
     ) -> (MutexGuard<'a, SockState>, usize) {
-        let Some(pipe) = st.pipe.clone() else {
-            return (st, 0);
-        };
-        drop(st);
-        let mut p = pipe.lock();
-        let mut st = self.state.lock();
-        let n = p.write(buf, &mut st);
-        drop(p);
-        if n > 0 {
-            self.stack.touch(self);
-        }
-        (st, n)
+        self.through_pipe(st, |p, st| {
+            let n = p.write(buf, st);
+            (n, n > 0)
+        })
     }
 
     pub(super) fn stream_send(&self, buf: &[u8], flags: i32) -> Result<usize> {
