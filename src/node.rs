@@ -3,7 +3,7 @@
 
 use crate::error::{Errno, Result};
 use crate::events::{self, Kind};
-use crate::socket::options::SockOpts;
+use crate::socket::options::{DEFAULT_BUF, SockOpts, TCP_DEFAULT_BUF};
 use crate::socket::{Proto, Socket};
 use crate::stack::route::{NetAddr, Route, Routing, parse_cidr};
 use crate::stack::{self, NetSpec, Running, StackHandle};
@@ -391,8 +391,15 @@ impl Node {
             }
             _ => return Err(Errno::EINVAL),
         };
+        let buf = if proto == Proto::Tcp {
+            TCP_DEFAULT_BUF
+        } else {
+            DEFAULT_BUF
+        };
         let opts = SockOpts {
             nonblocking: ty & libc::SOCK_NONBLOCK != 0,
+            rcvbuf: buf,
+            sndbuf: buf,
             ..SockOpts::default()
         };
         Ok(Socket::new(self.handle()?, domain, proto, opts))

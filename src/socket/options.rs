@@ -3,6 +3,10 @@
 use std::time::Duration;
 
 pub const DEFAULT_BUF: usize = 256 * 1024;
+/// A TCP connection's default buffer each way. It is the only one (app
+/// calls read and write smoltcp's, stack/pipe.rs), so it is the whole
+/// window: at 256 KiB a flow over the VXLAN overlay ran 20% slower.
+pub const TCP_DEFAULT_BUF: usize = 512 * 1024;
 pub const MIN_BUF: usize = 4096;
 pub const MAX_BUF: usize = 32 * 1024 * 1024;
 pub const DEFAULT_HOPS: u8 = 64;
