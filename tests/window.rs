@@ -5,8 +5,9 @@
 //! already have sent up to the old edge; refusing that data left the peer's
 //! send sequence beyond the window, its later ACKs were refused too, and
 //! two connections echoing to each other stalled with full buffers (seen
-//! as a 60 s stall in the echo64 C test under load). The peer here is a
-//! raw port speaking TCP frame by frame.
+//! as a 60 s stall in the echo64 C test under load). And a read that
+//! opens a closed window makes the node send the update. The peer here is
+//! a raw port speaking TCP frame by frame.
 
 mod common;
 
@@ -204,38 +205,42 @@ impl Peer {
     }
 }
 
-#[test]
-fn data_up_to_an_edge_advertised_before_is_taken() {
-    let n = node(SEGMENT, &["10.9.60.1/24"]);
+/// A connection from the raw peer to a node listening with RCVBUF: the
+/// node, its listener, the accepted fd, the peer, the node's next sequence
+/// number and its SYN-ACK.
+fn open(segment: &str) -> (i32, i32, i32, Peer, TcpSeqNumber, Seen) {
+    let n = node(segment, &["10.9.60.1/24"]);
     let l = tcp(n, libc::AF_INET);
     ok(set_int(l, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF as i32));
     ok(bind(l, "10.9.60.1:97".parse().unwrap()));
     ok(zts_listen(l, 1));
     let mut peer = Peer {
-        port: MemPort::attach(SEGMENT, PEER_MAC),
+        port: MemPort::attach(segment, PEER_MAC),
         node: n,
         node_mac: zts::testing::node_mac(n, 0).unwrap(),
         seq: TcpSeqNumber(1000),
         scale: 0,
         latest: Cell::new(None),
     };
-
     peer.send(TcpControl::Syn, None, &[]);
     let synack = peer.until("SYN-ACK", |s| s.syn);
     peer.scale = synack.scale.expect("the node scales its window");
     assert!(peer.scale >= 1, "a 64 KiB buffer needs a scale");
-    let mut node_seq = synack.seq + 1;
+    let node_seq = synack.seq + 1;
     peer.send(TcpControl::None, Some(node_seq), &[]);
     let (s, _) = accept(l);
+    (n, l, s, peer, node_seq, synack)
+}
 
-    // Fill all but 2 bytes of the connection's receive buffer, within the
-    // window the node advertises; the app does not read.
-    let data = pattern(RCVBUF, 7);
+/// Sends all but the last 2 bytes of `data` (RCVBUF long) within the
+/// window the node advertises, starting from its SYN-ACK, and returns the
+/// node's ACK of them: the buffer then has 2 bytes free.
+fn fill_but_two(peer: &mut Peer, node_seq: TcpSeqNumber, data: &[u8], synack: Seen) -> Seen {
     let mut sent = 0;
     let mut last = synack;
     last.ack = peer.seq;
     last.window = 65535;
-    let fill = RCVBUF - 2;
+    let fill = data.len() - 2;
     while sent < fill {
         let edge = last.ack + last.window;
         let room = if edge > peer.seq { edge - peer.seq } else { 0 };
@@ -253,8 +258,21 @@ fn data_up_to_an_edge_advertised_before_is_taken() {
         }
     }
     let x = peer.seq;
-    last = peer.until("the ACK of the fill", |s| s.ack == x);
+    let last = peer.until("the ACK of the fill", |s| s.ack == x);
     assert_eq!(last.window, 2, "2 bytes free, advertised as 1 << scale");
+    last
+}
+
+#[test]
+fn data_up_to_an_edge_advertised_before_is_taken() {
+    let (n, l, s, mut peer, mut node_seq, synack) = open(SEGMENT);
+
+    // Fill all but 2 bytes of the connection's receive buffer, within the
+    // window the node advertises; the app does not read.
+    let data = pattern(RCVBUF, 7);
+    fill_but_two(&mut peer, node_seq, &data, synack);
+    let mut sent = RCVBUF - 2;
+    let x = peer.seq;
 
     // One byte: 1 byte free rounds down to a zero window, so the right
     // edge moves back from x + 2 to x + 1.
@@ -288,6 +306,34 @@ fn data_up_to_an_edge_advertised_before_is_taken() {
         let _ = peer.segments();
     }
     assert!(got == data[..sent], "the bytes differ from what was sent");
+    peer.send(TcpControl::Rst, Some(node_seq), &[]);
+    ok(zts_close(s));
+    ok(zts_close(l));
+    ok(zts_node_free(n));
+}
+
+/// App reads take bytes straight from smoltcp's buffer; the read that
+/// opens a closed window must make the node say so, since a peer facing a
+/// zero window only probes on a timer (this one never does).
+#[test]
+fn a_read_reopens_a_closed_window() {
+    let (n, l, s, mut peer, node_seq, synack) = open("tcp-window-reopen");
+    let data = pattern(RCVBUF, 3);
+    fill_but_two(&mut peer, node_seq, &data, synack);
+    peer.send(TcpControl::None, Some(node_seq), &data[RCVBUF - 2..]);
+    let x = peer.seq;
+    let full = peer.until("the ACK of the last 2 bytes", |s| s.ack == x);
+    assert_eq!(full.window, 0, "the buffer is full");
+
+    let mut buf = vec![0u8; 1000];
+    // SAFETY: buf is valid for its length.
+    let r = unsafe { zts_read(s, buf.as_mut_ptr().cast(), buf.len()) };
+    assert_eq!(r, 1000, "read: {}", errno());
+    assert_eq!(buf[..], data[..1000]);
+    peer.latest.set(None);
+    let update = peer.until("a window update", |s| s.window > 0);
+    assert_eq!(update.ack, peer.seq, "an update, not new data");
+    assert!(update.window >= 512, "window {}", update.window);
     peer.send(TcpControl::Rst, Some(node_seq), &[]);
     ok(zts_close(s));
     ok(zts_close(l));
