@@ -134,6 +134,10 @@ fn a_peer_that_never_reads_bounds_the_sender() {
         written <= 2 * (sndbuf + rcvbuf),
         "{written} bytes accepted for a peer that never reads"
     );
+    // A zero-length write to the full buffer is 0, not EAGAIN.
+    // SAFETY: a zero-length write reads nothing.
+    let n = unsafe { zts_write(c, chunk.as_ptr() as *const _, 0) };
+    assert_eq!(n, 0, "write: {}", errno());
     // Blocking with a send timeout: EAGAIN after the timeout, not forever.
     assert_eq!(zts_fcntl(c, libc::F_SETFL, 0), 0);
     set_timeout(c, libc::SO_SNDTIMEO, 200);

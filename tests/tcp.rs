@@ -98,6 +98,11 @@ fn partial_reads_return_what_is_there() {
     assert_eq!(peer, sockname(c, false));
     write_all(c, b"ten bytes!");
     let mut buf = [0u8; 100];
+    // A zero-length read returns 0 at once, also with bytes queued.
+    // SAFETY: buf is valid for 1 byte.
+    let peeked = unsafe { zts_recv(s, buf.as_mut_ptr().cast(), 1, libc::MSG_PEEK) };
+    assert_eq!(peeked, 1);
+    assert_eq!(read(s, &mut buf[..0]), 0);
     let got = read(s, &mut buf);
     assert!((1..=10).contains(&got));
     let mut total = got as usize;

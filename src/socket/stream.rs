@@ -194,6 +194,10 @@ impl Socket {
             self.check_open(&st)?;
             let ended = st.rx_eof || st.shut_rd || st.so_error.is_some();
             let queued = if st.shut_rd { 0 } else { st.rx_queued };
+            if queued > 0 && got == buf.len() {
+                // Nothing asked for (a zero-length read): done, as on Linux.
+                return Ok(got);
+            }
             if queued > 0 && (got + queued >= want || ended || nonblocking || waitall) {
                 let n;
                 (st, n) = self.read_pipe(st, &mut buf[got..], peek);
@@ -285,7 +289,8 @@ impl Socket {
                 return partial(sent, Errno::EPIPE);
             }
             match st.phase {
-                Phase::Connected if st.tx_free > 0 => {
+                // A zero-length write returns 0 at once, as on Linux.
+                Phase::Connected if st.tx_free > 0 || buf.is_empty() => {
                     crate::fault::point("stream_send");
                     let n;
                     (st, n) = self.write_pipe(st, &buf[sent..]);
