@@ -1,6 +1,7 @@
 //! TCP calls on the app's side (and bind, shutdown and close for every
-//! kind): they change the socket's state, hand new work to the stack
-//! thread and block on the socket's condition variable.
+//! kind): they change the socket's state, copy bytes through the
+//! connection's pipe, hand new work to the stack and block on the socket's
+//! condition variable.
 
 use super::options::DEFAULT_CONNECT_TIMEOUT;
 use super::{Phase, Proto, SockState, Socket, deadline_after};

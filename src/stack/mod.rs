@@ -1,5 +1,5 @@
 //! A node's stack: its smoltcp interfaces and sockets, and the rounds that
-//! move frames and bytes between them and the app's sockets. Rounds run
+//! move frames and keep the app's sockets in step with smoltcp's. Rounds run
 //! under the node's stack lock, on the app thread whose call gave the work
 //! or on the node's stack thread, which sleeps until a frame from a tap
 //! thread, a kick or smoltcp's next deadline, never on a fixed timer
@@ -454,7 +454,7 @@ impl Stack {
         }
     }
 
-    /// Moves data and state between app sockets and smoltcp; true if
+    /// Brings app sockets and smoltcp's sockets in step; true if
     /// anything moved (so smoltcp may have more to send). Of the
     /// connections, only those with work (conns.rs).
     fn pump(&mut self, now: Instant, shared: bool) -> bool {

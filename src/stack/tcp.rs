@@ -1,5 +1,6 @@
-//! Moves TCP state between app sockets and smoltcp sockets: connects,
-//! listen backlogs, data in both directions, FIN and reset.
+//! Keeps app sockets and smoltcp's TCP sockets in step: connects, listen
+//! backlogs, how much is queued and free each way (the bytes themselves
+//! the app copies through the connection's pipe, pipe.rs), FIN and reset.
 //!
 //! smoltcp's listening socket takes one connection and becomes it. A
 //! listener here keeps up to `backlog` smoltcp sockets listening on its
