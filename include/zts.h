@@ -387,7 +387,9 @@ const char *zts_version(void);
 /*
  Sets an option; `val` is read during the call only.
  - SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO (struct timeval), SO_RCVBUF,
-   SO_SNDBUF (int bytes; they size the socket's buffers), SO_REUSEADDR,
+   SO_SNDBUF (int bytes, 4 KiB to 32 MiB; they size the socket's
+   buffers, a TCP connection's as it starts, so set them before connect
+   or listen; TCP default 512 KiB, datagram 256 KiB), SO_REUSEADDR,
    SO_KEEPALIVE, SO_BROADCAST, SO_RCVLOWAT (int), SO_LINGER (struct
    linger; {1, 0} makes close send a reset; a nonzero time is kept but
    close never blocks: queued data is sent after it returns).
