@@ -17,9 +17,33 @@ use zts::ffi::socket::*;
 const WAIT: Duration = Duration::from_secs(60);
 
 /// A directory holding `blob`: `size` seeded bytes.
-fn served_dir(name: &str, size: usize) -> PathBuf {
-    let dir = out_dir().join(unique(name));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A directory of the test's own under the output directory, removed when
+/// the test ends (the blobs and copies of a run add up to 100 MB).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = out_dir().join(unique(name));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn served_dir(name: &str, size: usize) -> Scratch {
+    let dir = Scratch::new(name);
     std::fs::write(dir.join("blob"), pattern(size, size as u64)).unwrap();
     dir
 }
@@ -282,7 +306,8 @@ fn two_processes_over_vxlan_on_loopback_move_64_mib() {
 #[test]
 fn tshark_reads_the_capture_of_a_tcp_exchange() {
     need_tools(&["tshark"]);
-    let cap = out_dir().join(format!("{}.pcap", unique("cap")));
+    let dir = Scratch::new("cap");
+    let cap = dir.join("capture.pcap");
     let a = node(&format!("cap?pcap={}", cap.display()), &["10.204.0.1/24"]);
     let b = node("cap", &["10.204.0.2/24"]);
     let l = listener(a, "10.204.0.1:7".parse().unwrap(), 1);
