@@ -303,8 +303,7 @@ impl Socket {
                         continue;
                     }
                 }
-                Phase::Connected => {}
-                Phase::Connecting => {}
+                Phase::Connected | Phase::Connecting => {}
                 Phase::Fresh | Phase::Bound | Phase::Listening => return Err(Errno::ENOTCONN),
             }
             if nonblocking || !self.wait(&mut st, deadline) {

@@ -47,7 +47,7 @@ impl PipeGuard<'_> {
         &mut self.0.set
     }
 
-    pub fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
+    fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
         let h = self.0.handle?;
         Some(self.0.set.get_mut(h))
     }
