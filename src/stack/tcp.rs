@@ -223,8 +223,7 @@ pub fn open_conn(nets: &mut [Net], net: usize, sock: &Arc<Socket>) -> Option<Con
     Some(Conn::new(sock.clone(), net, s, false))
 }
 
-/// smoltcp is done with the connection. One the app still owns also keeps
-/// it while received bytes wait to be read (after a reset, say).
+/// smoltcp is done with the connection.
 fn finished(s: &tcp::Socket) -> bool {
     match s.state() {
         State::Closed => s.remote_endpoint().is_none(),
@@ -338,6 +337,8 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
         sock.notify(&st);
     }
     drop(st);
+    // Received bytes live only in smoltcp's buffer: the app reads them
+    // first (after a reset, say).
     if finished(s) && s.recv_queue() == 0 {
         Step::Remove
     } else {
