@@ -40,3 +40,41 @@ def test_asyncio_echo_with_100_clients(pair):
         return results
 
     assert all(asyncio.run(asyncio.wait_for(main(), 60)))
+
+
+def test_asyncio_write_of_a_large_buffer_arrives_whole(pair):
+    """One write() of 64 MiB of bytes and of a bytearray changed right after
+    (the transport keeps its own copy of what the socket did not take)."""
+    a, b, ip = pair
+    import hashlib
+    import random
+
+    rng = random.Random(11)
+    data = b"".join(rng.randbytes(1 << 20) for _ in range(64))
+    mutable = bytearray(rng.randbytes(1 << 20))
+    expected = data + bytes(mutable)
+
+    async def main():
+        got = hashlib.sha256()
+        done = asyncio.get_running_loop().create_future()
+
+        async def handle(reader, writer):
+            while chunk := await reader.read(1 << 20):
+                got.update(chunk)
+            writer.close()
+            done.set_result(None)
+
+        server = await za.start_server(handle, a, ip, 9001)
+        reader, writer = await za.open_connection(b, ip, 9001)
+        writer.write(data)
+        writer.write(mutable)
+        mutable[:] = b"\0" * len(mutable)
+        await writer.drain()
+        writer.write_eof()
+        await done
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return got.hexdigest()
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) == hashlib.sha256(expected).hexdigest()

@@ -16,23 +16,12 @@ import time
 from typing import Any, Optional, Tuple
 
 from . import _addr
+from ._buffer import Buffer
 from ._errors import BLOCKING, check, error
 from ._lib import lib, pollfd
 
 _SLICE_MS = 500
 POLLIN, POLLOUT = 1, 4
-
-
-def _pointer(data) -> Tuple[Any, int]:
-    """A pointer to the bytes of `data` and their count, without copying
-    when the buffer allows it."""
-    if isinstance(data, bytes):
-        return ctypes.c_char_p(data), len(data)
-    view = memoryview(data).cast("B")
-    if view.readonly:
-        raw = view.tobytes()
-        return ctypes.c_char_p(raw), len(raw)
-    return (ctypes.c_char * len(view)).from_buffer(view), len(view)
 
 
 class Socket:
@@ -163,10 +152,9 @@ class Socket:
         return buf.raw[:n]
 
     def recv_into(self, buffer, nbytes: int = 0, flags: int = 0) -> int:
-        ptr, size = _pointer(buffer)
-        if nbytes:
-            size = min(size, nbytes)
-        return self._retry(lambda: lib.zts_recv(self._fd, ptr, size, flags), POLLIN)
+        with Buffer(buffer, writable=True) as b:
+            size = min(b.size, nbytes) if nbytes else b.size
+            return self._retry(lambda: lib.zts_recv(self._fd, b.address, size, flags), POLLIN)
 
     def recvfrom(self, bufsize: int, flags: int = 0):
         buf = ctypes.create_string_buffer(max(bufsize, 1))
@@ -174,10 +162,9 @@ class Socket:
         return buf.raw[:n], address
 
     def recvfrom_into(self, buffer, nbytes: int = 0, flags: int = 0):
-        ptr, size = _pointer(buffer)
-        if nbytes:
-            size = min(size, nbytes)
-        return self._recvfrom(ptr, size, flags)
+        with Buffer(buffer, writable=True) as b:
+            size = min(b.size, nbytes) if nbytes else b.size
+            return self._recvfrom(b.address, size, flags)
 
     def _recvfrom(self, ptr, size: int, flags: int):
         st, length = _addr.storage()
@@ -190,31 +177,32 @@ class Socket:
         return n, _addr.from_sockaddr(bytes(st)[: length.value]) if length.value else None
 
     def send(self, data, flags: int = 0) -> int:
-        ptr, size = _pointer(data)
-        return self._retry(lambda: lib.zts_send(self._fd, ptr, size, flags), POLLOUT)
+        with Buffer(data) as b:
+            return self._retry(lambda: lib.zts_send(self._fd, b.address, b.size, flags), POLLOUT)
 
     def sendall(self, data, flags: int = 0) -> None:
-        view = memoryview(data).cast("B")
-        deadline = self._deadline()
-        sent = 0
-        while sent < len(view):
-            ptr, size = _pointer(view[sent:])
-            n = lib.zts_send(self._fd, ptr, size, flags)
-            if n >= 0:
-                sent += n
-                continue
-            code = lib.zts_errno()
-            if code not in BLOCKING:
-                raise error(code)
-            if self._timeout == 0:
-                raise BlockingIOError(code, "Resource temporarily unavailable")
-            self._wait(POLLOUT, deadline)
+        # One pinned view of the caller's buffer; each pass sends from an
+        # offset into it (no copy of what is left).
+        with Buffer(data) as b:
+            deadline = self._deadline()
+            sent = 0
+            while sent < b.size:
+                n = lib.zts_send(self._fd, b.address + sent, b.size - sent, flags)
+                if n >= 0:
+                    sent += n
+                    continue
+                code = lib.zts_errno()
+                if code not in BLOCKING:
+                    raise error(code)
+                if self._timeout == 0:
+                    raise BlockingIOError(code, "Resource temporarily unavailable")
+                self._wait(POLLOUT, deadline)
 
     def sendto(self, data, flags_or_address, address=None) -> int:
         flags, address = (0, flags_or_address) if address is None else (flags_or_address, address)
-        ptr, size = _pointer(data)
         sa = self._sockaddr(address)
-        return self._retry(lambda: lib.zts_sendto(self._fd, ptr, size, flags, sa, len(sa)), POLLOUT)
+        with Buffer(data) as b:
+            return self._retry(lambda: lib.zts_sendto(self._fd, b.address, b.size, flags, sa, len(sa)), POLLOUT)
 
     def shutdown(self, how: int) -> None:
         check(lib.zts_shutdown(self._fd, how))
@@ -256,8 +244,8 @@ class Socket:
             raw = ctypes.c_int(value)
             check(lib.zts_setsockopt(self._fd, level, optname, ctypes.byref(raw), 4))
         else:
-            ptr, size = _pointer(value)
-            check(lib.zts_setsockopt(self._fd, level, optname, ptr, size))
+            with Buffer(value) as b:
+                check(lib.zts_setsockopt(self._fd, level, optname, b.address, b.size))
 
     def getsockopt(self, level: int, optname: int, buflen: int = 0):
         size = ctypes.c_uint(buflen or 4)

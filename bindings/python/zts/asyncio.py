@@ -14,6 +14,7 @@ import errno as _errno
 import socket as _s
 from typing import Callable, Dict, Optional
 
+from ._buffer import Buffer
 from ._errors import check, error
 from ._lib import lib, pollfd
 from ._socket import POLLIN, POLLOUT, Socket
@@ -112,15 +113,23 @@ class _Transport(asyncio.Transport):
                 self._fatal(error(code))
             return
 
+    def _send(self, data) -> int:
+        """Sends what the socket takes of `data` without copying it; -1
+        after a fatal error."""
+        with Buffer(data) as b:
+            n = lib.zts_send(self._fd, b.address, b.size, 0)
+        if n >= 0:
+            return n
+        code = lib.zts_errno()
+        if code != _errno.EAGAIN:
+            self._fatal(error(code))
+            return -1
+        return 0
+
     def _flush(self) -> None:
         while self._buf and self._fd >= 0:
-            chunk = bytes(self._buf[:1 << 20])
-            n = lib.zts_send(self._fd, chunk, len(chunk), 0)
-            if n < 0:
-                code = lib.zts_errno()
-                if code != _errno.EAGAIN:
-                    self._fatal(error(code))
-                    return
+            n = self._send(self._buf)
+            if n <= 0:
                 break
             del self._buf[:n]
         if self._writing_paused and len(self._buf) < _HIGH_WATER // 4:
@@ -140,7 +149,15 @@ class _Transport(asyncio.Transport):
     def write(self, data) -> None:
         if self._closing or self._fd < 0:
             return
-        self._buf += data
+        view = memoryview(data).cast("B")
+        if not self._buf:
+            # Straight from the caller's buffer; only what the socket does
+            # not take now is copied into ours.
+            n = self._send(view)
+            if n < 0 or n == len(view):
+                return
+            view = view[n:]
+        self._buf += view
         self._flush()
         if not self._writing_paused and len(self._buf) > _HIGH_WATER:
             self._writing_paused = True
