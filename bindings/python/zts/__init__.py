@@ -10,10 +10,16 @@ standard library's `socket` module.
 
 Errors are the standard library's (ConnectionRefusedError, TimeoutError,
 BlockingIOError, OSError with errno); constants are the platform's.
+
+Submodules load on first use, so `import zts` alone does not import
+asyncio: `zts.asyncio` (open_connection, start_server), `zts.selectors`
+(a selectors.BaseSelector for zts sockets) and `zts.socketserver`
+(socketserver's servers on a node).
 """
 
 from __future__ import annotations
 
+import importlib as _importlib
 import socket as _stdsocket
 
 from ._events import Event, on_event
@@ -36,3 +42,17 @@ gaierror = _stdsocket.gaierror
 def version() -> str:
     """The library's version."""
     return lib.zts_version().decode()
+
+
+_SUBMODULES = ("asyncio", "selectors", "socketserver")
+
+
+def __getattr__(name: str):
+    # PEP 562: `zts.asyncio` and the others import on first access.
+    if name in _SUBMODULES:
+        return _importlib.import_module("." + name, __name__)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))
