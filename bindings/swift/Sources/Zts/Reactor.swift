@@ -93,6 +93,16 @@ final class Reactor: @unchecked Sendable {
         }
     }
 
+    /// How many calls wait on the socket now (for tests).
+    func parkedWaiters(on socket: Socket) -> Int {
+        lock.withLock { interest[socket.fd]?.count ?? 0 }
+    }
+
+    /// Whether the watch holds the socket now (for tests).
+    func isWatched(_ socket: Socket) -> Bool {
+        lock.withLock { watched[socket.fd] != nil }
+    }
+
     private func cancel(_ id: UInt64) {
         let woken: CheckedContinuation<Void, any Error>? = lock.withLock {
             switch waits[id] {

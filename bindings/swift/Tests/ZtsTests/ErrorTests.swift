@@ -1,0 +1,46 @@
+import XCTest
+import Zts
+
+final class ErrorTests: XCTestCase {
+    func testRefusedConnect() async throws {
+        let nodes = try nodePair("mem:swift-refused")
+        do {
+            let connection = try await within(10, "a refused connect") {
+                try await TCPConnection.connect(node: nodes.b, host: "10.9.0.1", port: 9)
+            }
+            XCTFail("connected to a port nobody listens on: \(connection.remotePort)")
+        } catch let error as ZtsError {
+            XCTAssertEqual(error.code, .ECONNREFUSED)
+            XCTAssertEqual(error.call, "zts_connect")
+        }
+    }
+
+    func testReadAfterCloseIsEBADF() async throws {
+        let nodes = try nodePair("mem:swift-ebadf")
+        let (server, client) = try await within(10, "a connection") { try await connectedPair(nodes) }
+        client.close()
+        client.close()
+        do {
+            _ = try await client.read(maxLength: 10)
+            XCTFail("read after close succeeded")
+        } catch let error as ZtsError {
+            XCTAssertEqual(error, ZtsError(.EBADF, call: "zts_read"))
+        }
+        server.close()
+    }
+
+    func testBadArgumentsThrow() throws {
+        let node = try Node()
+        XCTAssertThrowsError(try node.join("nonsense:x")) { error in
+            XCTAssertEqual((error as? ZtsError)?.code, .EPROTONOSUPPORT)
+        }
+        let net = try node.join("mem:swift-bad-args")
+        XCTAssertThrowsError(try node.addAddress("10.0.0.300/24", on: net)) { error in
+            XCTAssertEqual((error as? ZtsError)?.call, "zts_addr_add")
+        }
+        try node.start()
+        XCTAssertThrowsError(try TCPListener(node: node, host: "not-an-address", port: 1)) { error in
+            XCTAssertEqual((error as? ZtsError)?.code, .EINVAL)
+        }
+    }
+}
