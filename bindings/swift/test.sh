@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Builds and tests the Swift package against the libzts.so cargo built, then
+# prints the 256 MiB transfer rate of Swift beside the C API's.
+#
+# Uses `swift` from PATH when there is one. Otherwise it runs the toolchain
+# in a Debian 13 chroot (Debian 12 packages no Swift), made once and cached
+# under target/swift-chroot; the repository is bind-mounted into it at its
+# own path, so the library cargo built outside links and runs inside.
+#
+# Environment: ZTS_LIB_DIR (default target/release), SWIFT_CHROOT (where
+# the chroot lives), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g.
+# "--filter EchoTests").
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+lib_dir=$(realpath -m "${ZTS_LIB_DIR:-$repo/target/release}")
+root=$(realpath -m "${SWIFT_CHROOT:-$repo/target/swift-chroot}")
+bench_mib=${ZTS_BENCH_MIB:-256}
+
+die() { echo "bindings/swift/test.sh: $*" >&2; exit 1; }
+say() { echo "== $*"; }
+
+[ -f "$lib_dir/libzts.so" ] || die "no $lib_dir/libzts.so: run 'cargo build --release' first"
+
+# A library whose SONAME names a file cargo did not write (libzts.so.0.1)
+# links but cannot load; point that name at the library.
+soname=$(readelf -d "$lib_dir/libzts.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\].*/\1/p')
+if [ -n "$soname" ] && [ "$soname" != libzts.so ] && [ ! -e "$lib_dir/$soname" ]; then
+    ln -sf libzts.so "$lib_dir/$soname"
+fi
+
+# The C side of the throughput comparison, built and run on the host.
+say "C transfer benchmark"
+mkdir -p "$repo/target/swift-bench"
+cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread \
+    -I "$repo/include" "$here/bench/c-transfer.c" -o "$repo/target/swift-bench/c-transfer" \
+    -L "$lib_dir" -lzts -Wl,-rpath,"$lib_dir" \
+    || die "cannot build bench/c-transfer.c"
+c_line=$("$repo/target/swift-bench/c-transfer" "$bench_mib") || die "the C transfer failed"
+echo "$c_line"
+
+# The package's build, tests, example and transfer; the same with or
+# without the chroot.
+swift_steps() {
+    cat <<EOF
+set -e
+cd '$here'
+export ZTS_LIB_DIR='$lib_dir'
+# SwiftPM does not see the library change: drop what links it, older than
+# the library, so it is linked again (its SONAME may have changed).
+if [ -d .build ]; then
+    find .build -maxdepth 3 -type f -perm -u+x \\
+        \\( -name 'zts-*' -o -name '*.xctest' \\) ! -newer '$lib_dir/libzts.so' -delete
+fi
+echo '== swift build'
+swift build --build-tests
+echo '== swift test'
+swift test --skip-build --disable-swift-testing ${SWIFT_TEST_ARGS:-}
+echo '== swift run zts-echo'
+swift run --skip-build zts-echo
+echo '== swift transfer (release build, as the C side)'
+swift build -c release --product zts-transfer
+"\$(swift build -c release --show-bin-path)/zts-transfer" '$bench_mib'
+EOF
+}
+
+run_result=0
+if command -v swift >/dev/null 2>&1; then
+    say "swift from PATH: $(command -v swift)"
+    out=$(mktemp)
+    bash -c "$(swift_steps)" 2>&1 | tee "$out" || run_result=$?
+else
+    # One test.sh at a time may use (or make) the chroot.
+    mkdir -p "$(dirname "$root")"
+    exec 9>"$root.lock"
+    flock 9
+
+    mounts_under() { # deepest first
+        awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+    }
+    unmount_all() {
+        local m
+        for m in $(mounts_under); do
+            umount -l "$m" 2>/dev/null || true
+        done
+    }
+    # Unmount even when a step fails or the run is interrupted.
+    trap unmount_all EXIT
+    trap 'exit 130' INT TERM
+    unmount_all
+
+    if [ ! -f "$root/.zts-ready" ]; then
+        say "making a Debian 13 chroot with Swift in $root (once; about a minute)"
+        command -v debootstrap >/dev/null 2>&1 || {
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
+        } || die "cannot install debootstrap (needs root and Debian's packages)"
+        [ -z "$(mounts_under)" ] || die "$root still has mounts; refusing to remove it"
+        rm -rf --one-file-system "$root"
+        debootstrap --variant=minbase trixie "$root" http://deb.debian.org/debian \
+            > "$root.log" 2>&1 || die "debootstrap failed; see $root.log"
+        mount -t proc proc "$root/proc"
+        mount --rbind /dev "$root/dev"
+        cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+        chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+            DEBIAN_FRONTEND=noninteractive sh -c \
+            'apt-get update -q && apt-get install -y -q --no-install-recommends swiftlang libc6-dev libstdc++-14-dev libgcc-14-dev && apt-get clean' \
+            >> "$root.log" 2>&1 || die "installing swiftlang in the chroot failed; see $root.log"
+        unmount_all
+        touch "$root/.zts-ready"
+    fi
+
+    mount -t proc proc "$root/proc"
+    mount --rbind /dev "$root/dev"
+    mount --make-rslave "$root/dev"
+    mount -t sysfs -o ro sysfs "$root/sys"
+    mount -t tmpfs tmpfs "$root/tmp"
+    # The repository (and a library directory outside it) at their own
+    # paths, so every path means the same inside and out.
+    for d in "$repo" "$lib_dir"; do
+        if ! awk -v d="$root$d" '$5 == d { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+            mkdir -p "$root$d"
+            mount --bind "$d" "$root$d"
+        fi
+    done
+
+    say "swift in the chroot: $(chroot "$root" swift --version 2>&1 | head -1)"
+    out=$(mktemp)
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        TERM=dumb bash -c "$(swift_steps)" 2>&1 | tee "$out" || run_result=$?
+fi
+
+swift_line=$(grep '^swift: ' "$out" | tail -1 || true)
+rm -f "$out"
+[ "$run_result" -eq 0 ] || die "the Swift build or tests failed (exit $run_result)"
+[ -n "$swift_line" ] || die "the Swift transfer printed no result"
+
+say "throughput, $bench_mib MiB over a mem: network"
+echo "$c_line"
+echo "$swift_line"
+c_rate=$(sed -n 's/.*, \([0-9.]*\) MiB\/s$/\1/p' <<<"$c_line")
+s_rate=$(sed -n 's/.*, \([0-9.]*\) MiB\/s$/\1/p' <<<"$swift_line")
+awk -v c="$c_rate" -v s="$s_rate" 'BEGIN { printf "swift/c: %.2f\n", s / c }'
