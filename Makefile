@@ -10,10 +10,8 @@ LIBDIR := target/release
 
 all: lib
 
-# Programs linked with -lzts ask for the SONAME, libzts.so.0.1, at run time.
 lib:
 	$(CARGO) build --release
-	ln -sf libzts.so $(LIBDIR)/libzts.so.0.1
 
 demo: lib
 	$(CC) $(CFLAGS) -Iinclude examples-c/demo.c -o $(LIBDIR)/demo \

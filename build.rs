@@ -10,16 +10,18 @@ fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed=src");
-    // The shared library's SONAME: for 0.x versions the minor number is the
-    // ABI (cargo-c's convention), so libzts.so.0.1.
-    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
-    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap();
-    let soname = if major == "0" {
-        format!("libzts.so.0.{minor}")
-    } else {
-        format!("libzts.so.{major}")
-    };
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    // A plain cargo build leaves a libzts.so that `cc -lzts` links and runs
+    // as it is: no SONAME, so programs ask for libzts.so. The install build
+    // (cmake/) versions it, as cargo-c does at install: ZTS_SONAME names it.
+    println!("cargo:rerun-if-env-changed=ZTS_SONAME");
+    if let Some(soname) = std::env::var_os("ZTS_SONAME").filter(|s| !s.is_empty()) {
+        let soname = soname.into_string().expect("ZTS_SONAME is UTF-8");
+        assert!(
+            soname.starts_with("libzts.so") && !soname.contains(char::is_whitespace),
+            "ZTS_SONAME must be a libzts.so name, e.g. libzts.so.0.1 (got {soname:?})"
+        );
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    }
     println!("cargo:rerun-if-changed=cbindgen.toml");
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))

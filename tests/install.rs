@@ -25,8 +25,9 @@ fn prefix() -> &'static Path {
         let base = out_dir().join("install");
         let _ = std::fs::remove_dir_all(&base);
         let (build, prefix) = (base.join("build"), base.join("prefix"));
-        // Reuse the repository's cargo target dir: the same release build.
-        let target = repo().join("target");
+        // A target dir of its own, kept between runs: this build's libzts.so
+        // carries the SONAME, a plain cargo build's does not.
+        let target = repo().join("target").join("cmake-cargo");
         run_ok(
             Command::new("cmake").args([
                 "-S",
@@ -44,6 +45,55 @@ fn prefix() -> &'static Path {
         );
         prefix
     })
+}
+
+/// The README's plain path: `cargo build --release`, then
+/// `cc app.c -Iinclude -Ltarget/release -lzts -Wl,-rpath,$PWD/target/release`
+/// builds a program that starts, with no versioned name to make by hand.
+#[test]
+fn plain_cargo_build_links_with_dash_lzts_and_runs() {
+    need_tools(&["cc", "readelf"]);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_ok(
+        Command::new(cargo)
+            .current_dir(repo())
+            .args(["build", "--release", "--lib", "--quiet"]),
+        LIMIT,
+    );
+    let release = repo().join("target").join("release");
+    // A link left by older builds or by hand would hide a wrong SONAME.
+    let _ = std::fs::remove_file(release.join("libzts.so.0.1"));
+    let exe = out_dir().join("plain-demo");
+    run_ok(
+        Command::new("cc")
+            .current_dir(repo())
+            .args(CFLAGS)
+            .args([
+                "examples-c/demo.c",
+                "-Iinclude",
+                "-Ltarget/release",
+                "-lzts",
+            ])
+            .arg(format!("-Wl,-rpath,{}", s(&release)))
+            .arg("-o")
+            .arg(&exe),
+        LIMIT,
+    );
+    let needed = run_ok(Command::new("readelf").arg("-d").arg(&exe), LIMIT);
+    let needed = String::from_utf8_lossy(&needed.stdout);
+    assert!(needed.contains("[libzts.so]"), "{needed}");
+    let lib = run_ok(
+        Command::new("readelf")
+            .arg("-d")
+            .arg(release.join("libzts.so")),
+        LIMIT,
+    );
+    assert!(
+        !String::from_utf8_lossy(&lib.stdout).contains("SONAME"),
+        "a plain cargo build's libzts.so has no SONAME"
+    );
+    let out = run_ok(&mut Command::new(&exe), LIMIT);
+    assert!(!out.stdout.is_empty(), "the demo printed nothing");
 }
 
 #[test]

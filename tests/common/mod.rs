@@ -36,10 +36,6 @@ pub fn lib_dir() -> PathBuf {
                 "libzts.so not found in {}",
                 dir.display()
             );
-            // Programs linked with -lzts ask for the SONAME at run time.
-            let soname = dir.join("libzts.so.0.1");
-            let _ = std::fs::remove_file(&soname);
-            std::os::unix::fs::symlink("libzts.so", &soname).expect("link libzts.so.0.1");
             dir
         })
         .clone()
