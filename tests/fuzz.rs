@@ -2,7 +2,7 @@
 //! time from the committed seed corpus; a crash, a sanitizer report or a
 //! failed assertion in a target fails this test, with the input saved.
 //!
-//! Needs `cargo install cargo-fuzz` (.ci/run does it) and runs on the
+//! Needs `cargo install cargo-fuzz` (tests/all.sh does it) and runs on the
 //! stable toolchain through RUSTC_BOOTSTRAP=1. ZTS_FUZZ_SECONDS sets the
 //! time per target (default 20); ZTS_SKIP_FUZZ=1 skips on purpose.
 
@@ -69,7 +69,7 @@ fn fuzz_targets_run_clean_for_a_bounded_time() {
     let have = cargo_fuzz(&["--version"]).output();
     assert!(
         have.is_ok_and(|o| o.status.success()),
-        "cargo fuzz is not installed: run `cargo install cargo-fuzz` (.ci/run does), \
+        "cargo fuzz is not installed: run `cargo install cargo-fuzz` (tests/all.sh does), \
          or set ZTS_SKIP_FUZZ=1 to skip on purpose"
     );
     let seconds: u64 = std::env::var("ZTS_FUZZ_SECONDS")

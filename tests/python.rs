@@ -17,11 +17,11 @@ fn pytest_suite_passes() {
         .output();
     assert!(
         pytest.is_ok_and(|o| o.status.success()),
-        "pytest is not installed: .ci/run installs it (pip install pytest)"
+        "pytest is not installed: tests/all.sh installs it (pip install pytest)"
     );
     let out = run_ok(
         Command::new("python3")
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .args(["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"])
             .arg(repo().join("bindings/python/tests"))
             .env("ZTS_LIBRARY", lib_dir().join("libzts.so"))
             .env("PYTHONPATH", repo().join("bindings/python")),

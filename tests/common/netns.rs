@@ -48,7 +48,7 @@ pub fn need_tools(tools: &[&str]) {
             .is_ok_and(|o| o.status.success());
         assert!(
             found,
-            "{t} is not installed: .ci/run installs what the interop tests need"
+            "{t} is not installed: tests/all.sh installs what the suite needs"
         );
     }
 }

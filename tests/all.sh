@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The whole suite on a fresh machine: installs what it lacks, checks style,
+# then runs every test. The README's test command; .ci/run calls it.
+#
+# Installs (only what is missing): Debian packages (compilers, cmake,
+# pkg-config, valgrind, iproute2, curl, dnsmasq, tshark, debootstrap, ...),
+# pytest with pip, rustfmt and clippy with rustup, cargo-fuzz with cargo,
+# and a Debian 13 chroot with Swift under target/ for the Swift package.
+# apt-get needs root; the kernel interop tests do too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+need=()
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v git >/dev/null || need+=(git)
+# The install tests: cmake drives cargo; consumers use CMake and pkg-config.
+command -v cmake >/dev/null || need+=(cmake)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v c++ >/dev/null || need+=(g++)
+command -v readelf >/dev/null || need+=(binutils)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# The interop tests' peers and tools.
+command -v ip >/dev/null || need+=(iproute2)
+command -v ethtool >/dev/null || need+=(ethtool)
+command -v curl >/dev/null || need+=(curl)
+command -v ping >/dev/null || need+=(iputils-ping)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v tshark >/dev/null || need+=(tshark)
+command -v setpriv >/dev/null || need+=(util-linux)
+command -v sha256sum >/dev/null || need+=(coreutils)
+# The Swift package's toolchain comes in a Debian 13 chroot.
+command -v swift >/dev/null || command -v debootstrap >/dev/null || need+=(debootstrap)
+if [ ${#need[@]} -gt 0 ]; then
+  step "apt-get install ${need[*]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q "${need[@]}"
+fi
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+# The fuzz targets' runner (tests/fuzz.rs runs each target for a bounded time).
+cargo fuzz --version >/dev/null 2>&1 || cargo install -q cargo-fuzz --locked
+
+step "style: cargo fmt, clippy"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+
+step "cargo test: Rust, C (ASan, valgrind), Python, install, kernel interop, fuzzing"
+# --no-fail-fast: one failing test binary does not hide the others' results.
+cargo test --no-fail-fast
+
+step "smoltcp's own unit tests, with its default features and with zts's"
+cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp --lib
+features=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; m=json.load(sys.stdin); d=[d for d in m["packages"][0]["dependencies"] if d["name"]=="smoltcp"][0]; print(",".join(d["features"]))')
+cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp --lib --no-default-features --features "$features"
+
+step "Swift package: swift build, swift test"
+cargo build --release --lib --quiet
+bindings/swift/test.sh
+
+step "all passed"
