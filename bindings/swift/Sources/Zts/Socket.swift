@@ -17,12 +17,17 @@ import Darwin
 final class Socket: @unchecked Sendable {
     let fd: Int32
     private let reactor: Reactor
+    /// Released only after deinit closed the fd, so a socket is closed
+    /// (not reset by zts_node_free) when the last references go together.
+    private let node: Node
     /// Guarded by reactor.lock.
     private var closed = false
     private var uses = 0
 
-    /// Takes ownership of `fd` and makes it non-blocking; closes it on failure.
-    init(fd: Int32) throws {
+    /// Takes ownership of `fd`, a socket of `node`, and makes it
+    /// non-blocking; closes it on failure.
+    init(fd: Int32, node: Node) throws {
+        self.node = node
         do {
             reactor = try Reactor.shared()
             try check(zts_fcntl(fd, F_SETFL, O_NONBLOCK), "zts_fcntl")
@@ -35,7 +40,7 @@ final class Socket: @unchecked Sendable {
 
     /// A new socket on `node`.
     convenience init(node: Node, family: Int32, type: Int32) throws {
-        try self.init(fd: check(zts_node_socket(node.id, family, type, 0), "zts_node_socket"))
+        try self.init(fd: check(zts_node_socket(node.id, family, type, 0), "zts_node_socket"), node: node)
     }
 
     deinit { close() }

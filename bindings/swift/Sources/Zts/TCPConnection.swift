@@ -82,7 +82,8 @@ public final class TCPConnection: Sendable {
         }
     }
 
-    /// Writes all of `bytes`, waiting for room as needed.
+    /// Writes all of `bytes`, waiting for room as needed. When it throws
+    /// (cancelled, say), part of the bytes may have been sent.
     public func write(_ bytes: [UInt8]) async throws {
         var offset = 0
         while offset < bytes.count {

@@ -37,7 +37,7 @@ public final class TCPListener: AsyncSequence, Sendable {
             remote.fill { addr, len in accepted = zts_accept(fd, addr, len) }
             return try nonBlocking(accepted, "zts_accept").map { ($0, remote) }
         }
-        return TCPConnection(node: node, socket: try Socket(fd: fd), remote: remote)
+        return TCPConnection(node: node, socket: try Socket(fd: fd, node: node), remote: remote)
     }
 
     /// Stops listening. Pending accepts end with ZtsError(.EBADF) and

@@ -1,5 +1,5 @@
 import XCTest
-import Zts
+@testable import Zts
 
 final class ErrorTests: XCTestCase {
     func testRefusedConnect() async throws {
@@ -42,5 +42,24 @@ final class ErrorTests: XCTestCase {
         XCTAssertThrowsError(try TCPListener(node: node, host: "not-an-address", port: 1)) { error in
             XCTAssertEqual((error as? ZtsError)?.code, .EINVAL)
         }
+    }
+}
+
+final class NodeStopTests: XCTestCase {
+    /// Stopping the node ends a pending read on it with ENETDOWN.
+    func testStopEndsPendingRead() async throws {
+        let nodes = try nodePair("mem:swift-stop")
+        let (server, client) = try await within(10, "a connection") { try await connectedPair(nodes) }
+        let reading = Task { try await client.read(maxLength: 100) }
+        try await within(5, "a call to park") {
+            while try Reactor.shared().parkedWaiters(on: client.socket) == 0 { await Task.yield() }
+        }
+        try nodes.b.stop()
+        let result = try await within(5, "the read to end") { await reading.result }
+        XCTAssertThrowsError(try result.get()) {
+            XCTAssertEqual(($0 as? ZtsError)?.code, .ENETDOWN, "\($0)")
+        }
+        server.close()
+        client.close()
     }
 }
