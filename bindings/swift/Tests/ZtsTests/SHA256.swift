@@ -20,13 +20,18 @@ struct SHA256 {
 
     mutating func update(_ bytes: [UInt8]) {
         length += UInt64(bytes.count)
-        pending += bytes
-        let whole = pending.count / 64 * 64
-        var w = [UInt32](repeating: 0, count: 64)
-        for start in stride(from: 0, to: whole, by: 64) {
-            compress(pending[start..<start + 64], &w)
+        var input = bytes[...]
+        if !pending.isEmpty {
+            let taken = input.prefix(64 - pending.count)
+            pending += taken
+            input = input.dropFirst(taken.count)
+            if pending.count < 64 { return }
+            compress(pending[...])
+            pending = []
         }
-        pending.removeFirst(whole)
+        let whole = input.count / 64 * 64
+        compress(input.prefix(whole))
+        pending = Array(input.dropFirst(whole))
     }
 
     /// The digest as 64 lowercase hex digits.
@@ -48,10 +53,29 @@ struct SHA256 {
         return sha.finish()
     }
 
-    private mutating func compress(_ block: ArraySlice<UInt8>, _ w: inout [UInt32]) {
-        let base = block.startIndex
+    /// Runs the blocks of `blocks` (a multiple of 64 bytes) through the
+    /// state; raw pointers keep an unoptimised test build fast enough.
+    private mutating func compress(_ blocks: ArraySlice<UInt8>) {
+        var w = [UInt32](repeating: 0, count: 64)
+        blocks.withUnsafeBufferPointer { bytes in
+            w.withUnsafeMutableBufferPointer { w in
+                SHA256.k.withUnsafeBufferPointer { k in
+                    h.withUnsafeMutableBufferPointer { h in
+                        for start in stride(from: 0, to: bytes.count, by: 64) {
+                            SHA256.block(bytes.baseAddress! + start, w.baseAddress!, k.baseAddress!, h.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func block(
+        _ p: UnsafePointer<UInt8>, _ w: UnsafeMutablePointer<UInt32>,
+        _ k: UnsafePointer<UInt32>, _ h: UnsafeMutablePointer<UInt32>
+    ) {
         for i in 0..<16 {
-            w[i] = (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(block[base + 4 * i + $1]) }
+            w[i] = UInt32(p[4 * i]) << 24 | UInt32(p[4 * i + 1]) << 16 | UInt32(p[4 * i + 2]) << 8 | UInt32(p[4 * i + 3])
         }
         for i in 16..<64 {
             let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
@@ -62,14 +86,14 @@ struct SHA256 {
         for i in 0..<64 {
             let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
             let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ SHA256.k[i] &+ w[i]
+            let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
             let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
             let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+            (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ s0 &+ maj)
         }
-        for (i, v) in [a, b, c, d, e, f, g, hh].enumerated() { h[i] = h[i] &+ v }
+        h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
+        h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
     }
 
-    private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
+    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
 }

@@ -70,11 +70,14 @@ func echo(_ connection: TCPConnection) async throws {
 /// Deterministic bytes that are not a repeating pattern (xorshift).
 func pseudoRandomBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
     var x = seed
-    return (0..<count).map { _ in
-        x ^= x << 13
-        x ^= x >> 7
-        x ^= x << 17
-        return UInt8(truncatingIfNeeded: x)
+    return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+        for i in 0..<count {
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
+            out[i] = UInt8(truncatingIfNeeded: x)
+        }
+        initialized = count
     }
 }
 
