@@ -137,8 +137,7 @@ else
         } || die "cannot install debootstrap (needs root and Debian's packages)"
         [ -z "$(mounts_under)" ] || die "$root still has mounts; refusing to remove it"
         rm -rf --one-file-system "$root"
-        debootstrap --variant=minbase trixie "$root" http://deb.debian.org/debian \
-            > "$root.log" 2>&1 || die "debootstrap failed; see $root.log"
+        debootstrap --variant=minbase trixie "$root" > "$root.log" 2>&1 || die "debootstrap failed; see $root.log"
         mount_base
         cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
         chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
