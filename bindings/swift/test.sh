@@ -9,7 +9,7 @@
 #
 # Environment: ZTS_LIB_DIR (default target/release), SWIFT_CHROOT (where
 # the chroot lives), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g.
-# "--filter EchoTests").
+# "--filter EchoTests"), ZTS_BENCH_MIB (the transfer's size, default 256).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,13 +23,6 @@ say() { echo "== $*"; }
 
 case "$root" in /|/bin|/dev|/etc|/proc|/sys|/usr|/tmp|"$repo") die "SWIFT_CHROOT=$root is not a place for a chroot";; esac
 [ -f "$lib_dir/libzts.so" ] || die "no $lib_dir/libzts.so: run 'cargo build --release' first"
-
-# A library whose SONAME names a file cargo did not write (libzts.so.0.1)
-# links but cannot load; point that name at the library.
-soname=$(readelf -d "$lib_dir/libzts.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\].*/\1/p')
-if [ -n "$soname" ] && [ "$soname" != libzts.so ] && [ ! -e "$lib_dir/$soname" ]; then
-    ln -sf libzts.so "$lib_dir/$soname"
-fi
 
 # The C side of the throughput comparison, built and run on the host.
 say "C transfer benchmark"
@@ -50,7 +43,6 @@ for _ in 1 2 3; do
     c_lines+="$line"$'\n'
 done
 c_line=$(printf '%s' "$c_lines" | best)
-
 
 # The package's build, tests, example and transfer; the same with or
 # without the chroot.
@@ -130,22 +122,29 @@ else
     trap 'unmount_all; rm -f "$out"' EXIT
     unmount_all
 
-    if [ ! -f "$root/.zts-ready" ]; then
+    # Each stamp is written once its step has succeeded, so an interrupted
+    # setup is redone and a changed package list is installed on rerun.
+    packages="swiftlang libc6-dev libstdc++-14-dev libgcc-14-dev"
+    if [ "$(cat "$root/.zts-ready" 2>/dev/null)" != "$packages" ]; then
         say "making a Debian 13 chroot with Swift in $root (once; about a minute)"
-        command -v debootstrap >/dev/null 2>&1 || {
-            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
-        } || die "cannot install debootstrap (needs root and Debian's packages)"
-        [ -z "$(mounts_under)" ] || die "$root still has mounts; refusing to remove it"
-        rm -rf --one-file-system "$root"
-        debootstrap --variant=minbase trixie "$root" > "$root.log" 2>&1 || die "debootstrap failed; see $root.log"
+        if [ ! -f "$root/.zts-debootstrapped" ]; then
+            command -v debootstrap >/dev/null 2>&1 || {
+                apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
+            } || die "cannot install debootstrap (needs root and Debian's packages)"
+            [ -z "$(mounts_under)" ] || die "$root still has mounts; refusing to remove it"
+            rm -rf --one-file-system "$root"
+            debootstrap --variant=minbase trixie "$root" > "$root.log" 2>&1 \
+                || die "debootstrap failed; see $root.log"
+            touch "$root/.zts-debootstrapped"
+        fi
         mount_base
         cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
         chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
             DEBIAN_FRONTEND=noninteractive sh -c \
-            'apt-get update -q && apt-get install -y -q --no-install-recommends swiftlang libc6-dev libstdc++-14-dev libgcc-14-dev && apt-get clean' \
-            >> "$root.log" 2>&1 || die "installing swiftlang in the chroot failed; see $root.log"
+            "apt-get update -q && apt-get install -y -q --no-install-recommends $packages && apt-get clean" \
+            >> "$root.log" 2>&1 || die "installing $packages in the chroot failed; see $root.log"
         unmount_all
-        touch "$root/.zts-ready"
+        echo "$packages" > "$root/.zts-ready"
     fi
 
     mount_base
