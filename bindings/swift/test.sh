@@ -30,15 +30,16 @@ mkdir -p "$repo/target/swift-bench"
 cc=${CC:-cc}
 command -v "$cc" >/dev/null 2>&1 || cc=clang
 "$cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread \
-    -I "$repo/include" "$here/bench/c-transfer.c" -o "$repo/target/swift-bench/c-transfer" \
+    -I "$repo/include" "$repo/examples-c/transfer.c" -o "$repo/target/swift-bench/c-transfer" \
     -L "$lib_dir" -lzts -Wl,-rpath,"$lib_dir" \
-    || die "cannot build bench/c-transfer.c"
+    || die "cannot build examples-c/transfer.c"
 # The best of three runs on each side: other work on the machine only slows
 # a run down.
 best() { sort -t, -k2 -n -r | head -1; }
 c_lines=
 for _ in 1 2 3; do
-    line=$("$repo/target/swift-bench/c-transfer" "$bench_mib") || die "the C transfer failed"
+    # 128 KiB writes, 256 KiB reads: the shape of Sources/zts-transfer.
+    line=$("$repo/target/swift-bench/c-transfer" "$bench_mib" 128) || die "the C transfer failed"
     echo "$line"
     c_lines+="$line"$'\n'
 done

@@ -1,4 +1,4 @@
-// The Swift side of the throughput comparison with bench/c-transfer.c: two
+// The Swift side of the throughput comparison with examples-c/transfer.c: two
 // nodes on a mem: network, one task writes N MiB (128 KiB writes) over
 // TCP, another reads (256 KiB reads) and counts to the end of stream.
 // Prints "swift: 256 MiB in 0.300 s, 853 MiB/s".
