@@ -5,9 +5,10 @@
 //! already have sent up to the old edge; refusing that data left the peer's
 //! send sequence beyond the window, its later ACKs were refused too, and
 //! two connections echoing to each other stalled with full buffers (seen
-//! as a 60 s stall in the echo64 C test under load). And a read that
-//! opens a closed window makes the node send the update. The peer here is
-//! a raw port speaking TCP frame by frame.
+//! as a 60 s stall in the echo64 C test under load). A read that opens a
+//! closed window makes the node send the update, and a node that closed
+//! with data waiting for the peer's window sends it when the window opens.
+//! The peer here is a raw port speaking TCP frame by frame.
 
 mod common;
 
@@ -43,6 +44,8 @@ struct Seen {
     syn: bool,
     scale: Option<u8>,
     seq: TcpSeqNumber,
+    len: usize,
+    fin: bool,
 }
 
 struct Peer {
@@ -51,6 +54,8 @@ struct Peer {
     node_mac: [u8; 6],
     seq: TcpSeqNumber,
     scale: u8,
+    /// The window the peer advertises (it sends no window scale).
+    window: u16,
     /// The last segment the node sent.
     latest: Cell<Option<Seen>>,
 }
@@ -94,7 +99,7 @@ impl Peer {
             control,
             seq_number: self.seq,
             ack_number: ack,
-            window_len: 65535,
+            window_len: self.window,
             window_scale: syn.then_some(0),
             max_seg_size: syn.then_some(1460),
             sack_permitted: false,
@@ -139,6 +144,8 @@ impl Peer {
                         syn,
                         scale: repr.window_scale,
                         seq: repr.seq_number,
+                        len: repr.payload.len(),
+                        fin: repr.control == TcpControl::Fin,
                     });
                 }
                 _ => {}
@@ -220,6 +227,7 @@ fn open(segment: &str) -> (i32, i32, i32, Peer, TcpSeqNumber, Seen) {
         node_mac: zts::testing::node_mac(n, 0).unwrap(),
         seq: TcpSeqNumber(1000),
         scale: 0,
+        window: 65535,
         latest: Cell::new(None),
     };
     peer.send(TcpControl::Syn, None, &[]);
@@ -336,6 +344,50 @@ fn a_read_reopens_a_closed_window() {
     assert!(update.window >= 512, "window {}", update.window);
     peer.send(TcpControl::Rst, Some(node_seq), &[]);
     ok(zts_close(s));
+    ok(zts_close(l));
+    ok(zts_node_free(n));
+}
+
+/// A connection closed with data queued behind the peer's zero window
+/// (LAST-ACK before its FIN is out) sends the data and the FIN as soon as
+/// the peer reopens the window with an ACK of nothing new. It used to
+/// answer that ACK as a duplicate and wait for its zero-window probe:
+/// 200 ms stalls at the end of echoes (vendor/README.md).
+#[test]
+fn data_closed_behind_a_zero_window_goes_when_it_opens() {
+    let (n, l, s, mut peer, node_seq, _) = open("tcp-window-last-ack");
+    // The peer closes its side with its window shut.
+    peer.window = 0;
+    peer.send(TcpControl::Fin, Some(node_seq), &[]);
+    let fin_end = peer.seq + 1;
+    peer.seq = fin_end;
+    peer.until("the ACK of the peer's FIN", |s| s.ack == fin_end);
+
+    // The app answers and closes: the bytes wait for the window.
+    let data = pattern(1000, 5);
+    // SAFETY: data is valid for its length.
+    let w = unsafe { zts::ffi::io::zts_write(s, data.as_ptr().cast(), data.len()) };
+    assert_eq!(w, 1000, "write: {}", errno());
+    ok(zts_close(s));
+    // A zero-window probe may go out now; it carries at most one byte.
+    for seen in peer.segments() {
+        assert!(seen.len <= 1, "{} bytes sent into a zero window", seen.len);
+    }
+
+    // The peer reads and reopens its window, acknowledging nothing new.
+    peer.window = 65535;
+    peer.latest.set(None);
+    peer.send(TcpControl::None, Some(node_seq), &[]);
+    let sent = peer.until("the data after the window opened", |s| s.len > 1);
+    assert_eq!(sent.seq, node_seq, "the data starts where the ACK points");
+    assert_eq!(sent.len, 1000, "all of it at once, not a probe");
+    let fin = if sent.fin {
+        sent
+    } else {
+        peer.until("the FIN", |s| s.fin)
+    };
+    assert_eq!(fin.seq + fin.len, node_seq + 1000, "FIN after the data");
+    peer.send(TcpControl::None, Some(node_seq + 1001), &[]);
     ok(zts_close(l));
     ok(zts_node_free(n));
 }

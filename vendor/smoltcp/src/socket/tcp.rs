@@ -2089,11 +2089,20 @@ impl<'a> Socket<'a> {
 
             // ACK packets in LAST-ACK state change it to CLOSED.
             (State::LastAck, TcpControl::None) => {
+                // zts: LAST-ACK begins at close(), while data and the FIN may
+                // still wait for the peer's window. Until the FIN is out, an
+                // ACK that acknowledges nothing new is how the peer reopens
+                // that window; so is any window change after it. Answering
+                // those with a challenge ACK left the data waiting for the
+                // zero-window probe (200 ms and more).
+                let fin_sent = self.remote_last_seq > self.local_seq_no + self.tx_buffer.len();
+                let scale = self.remote_win_scale.unwrap_or(0);
+                let window_update = (repr.window_len as usize) << scale != self.remote_win_len;
                 if ack_of_fin {
                     // Clear the remote endpoint, or we'll send an RST there.
                     self.set_state(State::Closed);
                     self.tuple = None;
-                } else if ack_len == 0 {
+                } else if ack_len == 0 && fin_sent && !window_update {
                     // Duplicate ACK; our FIN has not been acknowledged.
                     // Per RFC 9293 (3.10.7.4), send a challenge ACK.
                     return self.challenge_ack_reply(cx, ip_repr, repr);
@@ -6053,6 +6062,76 @@ mod test {
         assert_eq!(s.state, State::LastAck);
         // SND.UNA has advanced to the partial ACK number.
         assert_eq!(s.local_seq_no, LOCAL_SEQ + 1 + 1);
+    }
+
+    // zts: a window update in LAST-ACK, before the FIN is out, lets the
+    // queued data and the FIN go; it is not a duplicate ACK to challenge.
+    #[test]
+    fn test_last_ack_window_update_sends_queued_data() {
+        let mut s = socket_close_wait();
+        // The peer's window is closed: what the app writes stays queued.
+        s.remote_win_len = 0;
+        s.send_slice(b"abcdef").unwrap();
+        s.close();
+        assert_eq!(s.state, State::LastAck);
+        recv_nothing!(s);
+        // The peer reads and reopens its window, acknowledging nothing new.
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                window_len: 64,
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                control: TcpControl::Fin,
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 1),
+                payload: &b"abcdef"[..],
+                ..RECV_TEMPL
+            }]
+        );
+        // Then the FIN's ACK closes it.
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + 6 + 1),
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.state, State::Closed);
+    }
+
+    // zts: once the FIN is out, a window change is still taken, not
+    // challenged; a plain duplicate is (test_last_ack_duplicate_ack_challenge_ack).
+    #[test]
+    fn test_last_ack_window_change_after_fin_is_not_challenged() {
+        let mut s = socket_last_ack();
+        recv!(
+            s,
+            [TcpRepr {
+                control: TcpControl::Fin,
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 1),
+                ..RECV_TEMPL
+            }]
+        );
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                window_len: 512,
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.remote_win_len, 512);
+        assert_eq!(s.state, State::LastAck);
     }
 
     #[test]
