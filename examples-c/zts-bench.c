@@ -2,6 +2,7 @@
  * once on zts, through the same code; prints a table (or JSON with --json).
  *
  *   zts-bench [--json] [--quick] [--rows a,b,c] [--seconds S] [--conns N]
+ *             [--repeat N] [--sweep] [--no-iperf3]
  *
  * Every workload is written once against `struct ops`, a table of socket
  * calls: KERNEL holds socket(2), connect(2), ... on 127.0.0.1, ZTS holds
@@ -9,9 +10,18 @@
  * `mem:bench-N?mtu=M` (10.N.0.1 serves, 10.N.0.2 is the client). Only the
  * table differs between the two runs of a row.
  *
+ * Each side is driven as it does best, and the table says how: bulk flows
+ * write and read each side's best size for one flow and for eight
+ * (KERNEL.bulk1, .bulk8, ZTS's: chosen with --sweep); request/response and connect rows are blocking
+ * calls, one thread per side, TCP_NODELAY on both. Where iperf3 is
+ * installed it runs beside every bulk row with the kernel's write size, a
+ * second opinion on the kernel column: a row whose kernel figure is more
+ * than 10% from iperf3's is marked. --repeat N runs the whole table N
+ * times and reports medians and ranges.
+ *
  * Rows (ratio > 1 means zts is better: zts/kernel for rates, kernel/zts
  * for times, latencies and memory):
- *   bulk_mtu1500    one TCP flow, 64 KiB writes, Gbit/s (zts at MTU 1500)
+ *   bulk_mtu1500    one TCP flow, Gbit/s (zts at MTU 1500)
  *   bulk_mtu65535   the same at MTU 65535 (the kernel's loopback is 64 KiB:
  *                   this is the fair one)
  *   bulk8           eight parallel flows, aggregate Gbit/s (MTU 65535)
@@ -49,6 +59,7 @@
  * stalls past its watchdog ends the program with status 3.
  *
  *   cc -std=c11 -D_GNU_SOURCE -O2 -pthread -Iinclude examples-c/zts-bench.c \
+ *      examples-c/bench/report.c examples-c/bench/iperf3.c \
  *      -o zts-bench -Ltarget/release -lzts -Wl,-rpath,$PWD/target/release -lm
  */
 #ifndef _GNU_SOURCE
@@ -77,7 +88,9 @@
 
 #include <zts.h>
 
-#define CHUNK 65536          /* bulk write size */
+#include "bench/bench.h"
+
+#define MAX_BULK (1 << 20)   /* the largest bulk write or read */
 #define UDP_SIZE 64          /* udp datagram size */
 #define IO_TIMEOUT_S 30      /* SO_RCVTIMEO / SO_SNDTIMEO on benchmark sockets */
 #define OVERLAY_VNI 77
@@ -103,6 +116,9 @@ struct ops {
     int (*shutdown)(int fd, int how);
     int (*close)(int fd);
     int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+    /* Bulk flows write and read this much per call: each side's best on
+     * this machine for one flow and for eight (zts-bench --sweep). */
+    size_t bulk1, bulk8;
 };
 
 /* glibc declares the sockaddr arguments as transparent unions under
@@ -127,7 +143,7 @@ static ssize_t k_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, 
 }
 static int k_getsockname(int fd, struct sockaddr *a, socklen_t *l) { return getsockname(fd, a, l); }
 
-static const struct ops KERNEL = {
+static struct ops KERNEL = {
     .name = "kernel",
     .socket = k_socket,
     .bind = k_bind,
@@ -143,9 +159,11 @@ static const struct ops KERNEL = {
     .shutdown = shutdown,
     .close = close,
     .poll = poll,
+    .bulk1 = 1 << 20,
+    .bulk8 = 256 << 10,
 };
 
-static const struct ops ZTS = {
+static struct ops ZTS = {
     .name = "zts",
     .socket = zts_node_socket,
     .bind = zts_bind,
@@ -161,6 +179,8 @@ static const struct ops ZTS = {
     .shutdown = zts_shutdown,
     .close = zts_close,
     .poll = zts_poll,
+    .bulk1 = 512 << 10,
+    .bulk8 = 64 << 10,
 };
 
 /* ------------------------------------------------------------------ */
@@ -172,7 +192,7 @@ static int g_conns = 10000;    /* scale */
 static int g_failures;
 static const char *g_row = "";  /* for messages */
 static const char *g_side = "";
-static unsigned char payload[CHUNK];
+static unsigned char payload[MAX_BULK];
 
 /* Reports a failed call (errno as it was) and counts it. */
 static void failed(const struct ops *o, const char *call, int err)
@@ -186,29 +206,6 @@ static void failed(const struct ops *o, const char *call, int err)
     }
     fputc('\n', stderr);
     g_failures++;
-}
-
-struct result {
-    const char *row, *unit;
-    double kernel, zts;
-    int higher_better;
-};
-static struct result results[64];
-static int nresults;
-
-static void add_result(const char *row, const char *unit, double k, double z, int higher_better)
-{
-    if (nresults < (int)(sizeof results / sizeof results[0]))
-        results[nresults++] = (struct result){row, unit, k, z, higher_better};
-}
-
-static double ratio_of(const struct result *r)
-{
-    double num = r->higher_better ? r->zts : r->kernel;
-    double den = r->higher_better ? r->kernel : r->zts;
-    if (!isfinite(num) || !isfinite(den) || den <= 0)
-        return NAN;
-    return num / den;
 }
 
 static double now_s(void)
@@ -463,6 +460,7 @@ static int write_full(const struct ops *o, int fd, const void *buf, size_t len)
 
 struct flow {
     const struct ops *o;
+    size_t size; /* per write and per read */
     int c, s;
     atomic_ullong rx;
     atomic_int *stop;
@@ -474,7 +472,7 @@ static void *flow_send(void *arg)
 {
     struct flow *f = arg;
     while (!atomic_load(f->stop)) {
-        if (f->o->write(f->c, payload, CHUNK) < 0) {
+        if (f->o->write(f->c, payload, f->size) < 0) {
             if (!atomic_load(f->stop))
                 f->snd_err = errno;
             break;
@@ -487,13 +485,13 @@ static void *flow_send(void *arg)
 static void *flow_recv(void *arg)
 {
     struct flow *f = arg;
-    char *buf = malloc(CHUNK);
+    char *buf = malloc(f->size);
     if (!buf) {
         f->rcv_err = ENOMEM;
         return NULL;
     }
     for (;;) {
-        ssize_t n = f->o->read(f->s, buf, CHUNK);
+        ssize_t n = f->o->read(f->s, buf, f->size);
         if (n > 0) {
             atomic_fetch_add(&f->rx, (unsigned long long)n);
         } else {
@@ -531,6 +529,7 @@ static double bulk_run(const struct env *e, int nflows)
         goto out;
     for (; opened < nflows; opened++) {
         f[opened].o = o;
+        f[opened].size = nflows > 1 ? o->bulk8 : o->bulk1;
         f[opened].stop = &stop;
         if (open_pair(e, lfd, &to, &f[opened].c, &f[opened].s) < 0)
             goto out;
@@ -603,6 +602,12 @@ static void *echo_1byte(void *arg)
         }
     }
     return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -712,6 +717,7 @@ static void *crr_serve(void *arg)
             a->call = "accept (crr)";
             break;
         }
+        set_nodelay(o, s);
         ssize_t n = o->read(s, &b, 1);
         if (n != 1) {
             a->err = n == 0 ? EPIPE : errno;
@@ -770,6 +776,7 @@ static double crr_run(const struct env *e)
             ok = 0;
             break;
         }
+        set_nodelay(o, c);
         char b = 'x';
         if (o->write(c, &b, 1) != 1) {
             failed(o, "write (crr client)", errno);
@@ -1133,7 +1140,7 @@ static void *sink_serve(void *arg)
 {
     struct sink_arg *a = arg;
     const struct ops *o = a->o;
-    char *buf = malloc(CHUNK);
+    char *buf = malloc(a->o->bulk1);
     if (!buf)
         return NULL;
     for (;;) {
@@ -1143,7 +1150,7 @@ static void *sink_serve(void *arg)
         set_timeouts(o, s);
         uint64_t total = 0;
         ssize_t n;
-        while ((n = o->read(s, buf, CHUNK)) > 0)
+        while ((n = o->read(s, buf, o->bulk1)) > 0)
             total += (uint64_t)n;
         if (n == 0)
             write_full(o, s, &total, sizeof total);
@@ -1237,6 +1244,7 @@ report:
 }
 
 static pid_t overlay_pid = -1;
+static int overlay_node = -1; /* the parent's end, kept across runs */
 static int overlay_cmd = -1;
 static struct overlay_info overlay_info;
 
@@ -1276,6 +1284,11 @@ static void overlay_fork(void)
 
 static void overlay_reap(void)
 {
+    if (overlay_node >= 0) {
+        report_drops(overlay_node, "parent");
+        zts_node_free(overlay_node);
+        overlay_node = -1;
+    }
     if (overlay_pid < 0)
         return;
     close(overlay_cmd);
@@ -1299,11 +1312,11 @@ static double overlay_send(const struct ops *o, int node, const struct sockaddr_
     double gbps = NAN;
     double t0 = now_s(), end = t0 + g_window;
     while (now_s() < end) {
-        if (o->write(c, payload, CHUNK) != CHUNK) {
+        if (o->write(c, payload, o->bulk1) != (ssize_t)o->bulk1) {
             failed(o, "write (overlay)", errno);
             goto out;
         }
-        sent += CHUNK;
+        sent += o->bulk1;
     }
     if (o->shutdown(c, SHUT_WR) < 0) {
         failed(o, "shutdown (overlay)", errno);
@@ -1366,12 +1379,17 @@ static double overlay_run(const struct ops *o)
         to.sin_port = htons((uint16_t)overlay_info.kernel_port);
         return overlay_send(o, -1, &to);
     }
-    char uri[128];
-    snprintf(uri, sizeof uri, "vxlan://127.0.0.1:0?vni=%d&peer=127.0.0.1:%d", OVERLAY_VNI,
-             overlay_info.udp_port);
-    int node = zts_node_up(uri, "10.77.0.1/24");
-    if (node < 0)
-        return NAN;
+    /* One node for every run: the child's neighbour cache keeps the MAC
+     * it learned for 10.77.0.1, and a new node would have another. */
+    if (overlay_node < 0) {
+        char uri[128];
+        snprintf(uri, sizeof uri, "vxlan://127.0.0.1:0?vni=%d&peer=127.0.0.1:%d", OVERLAY_VNI,
+                 overlay_info.udp_port);
+        overlay_node = zts_node_up(uri, "10.77.0.1/24");
+        if (overlay_node < 0)
+            return NAN;
+    }
+    int node = overlay_node;
     inet_pton(AF_INET, "10.77.0.2", &to.sin_addr);
     to.sin_port = htons((uint16_t)overlay_info.zts_port);
     long rcvbuf0 = udp_rcvbuf_errors();
@@ -1382,8 +1400,6 @@ static double overlay_run(const struct ops *o)
                 "zts-bench: overlay (zts): the kernel dropped %ld UDP datagrams for full "
                 "socket buffers meanwhile (/proc/net/snmp Udp RcvbufErrors)\n",
                 rcvbuf1 - rcvbuf0);
-    report_drops(node, "parent");
-    zts_node_free(node);
     return g;
 }
 
@@ -1410,6 +1426,11 @@ static int side_watchdog(void)
     return (int)(2 * IO_TIMEOUT_S + 6 * (g_window + g_warmup));
 }
 
+static int g_iperf3 = 1; /* run iperf3 beside the kernel's bulk rows */
+/* How far the kernel column may be from iperf3's figure before the row
+ * says so. */
+#define IPERF3_TOLERANCE 0.10
+
 static void row_bulk(const char *row, int mtu, int flows)
 {
     double v[2];
@@ -1422,7 +1443,15 @@ static void row_bulk(const char *row, int mtu, int flows)
             env_free(&e);
         }
     }
-    add_result(row, "Gbit/s", v[0], v[1], 1);
+    report_add(row, "Gbit/s", v[0], v[1], 1);
+    if (g_iperf3) {
+        g_row = row;
+        g_side = "iperf3";
+        fprintf(stderr, "zts-bench: %s (iperf3)...\n", row);
+        arm_watchdog(side_watchdog() + 30);
+        report_set_iperf3(
+            iperf3_gbps((int)ceil(g_window), flows, flows > 1 ? KERNEL.bulk8 : KERNEL.bulk1));
+    }
 }
 
 static void row_rr(void)
@@ -1437,9 +1466,9 @@ static void row_rr(void)
             env_free(&e);
         }
     }
-    add_result("rr", "rt/s", v[0][0], v[1][0], 1);
-    add_result("rr_p50_us", "us", v[0][1], v[1][1], 0);
-    add_result("rr_p99_us", "us", v[0][2], v[1][2], 0);
+    report_add("rr", "rt/s", v[0][0], v[1][0], 1);
+    report_add("rr_p50_us", "us", v[0][1], v[1][1], 0);
+    report_add("rr_p99_us", "us", v[0][2], v[1][2], 0);
 }
 
 static void row_crr(void)
@@ -1454,7 +1483,7 @@ static void row_crr(void)
             env_free(&e);
         }
     }
-    add_result("crr", "conn/s", v[0], v[1], 1);
+    report_add("crr", "conn/s", v[0], v[1], 1);
 }
 
 static void raise_nofile(int want)
@@ -1487,13 +1516,13 @@ static void row_scale(void)
             env_free(&e);
         }
     }
-    add_result("scale", "conn/s", v[0][SC_RATE], v[1][SC_RATE], 1);
-    add_result("scale_setup_s", "s", v[0][SC_SETUP], v[1][SC_SETUP], 0);
-    add_result("scale_conns", "conns", v[0][SC_CONNS], v[1][SC_CONNS], 1);
-    add_result("scale_rss_kib_per_conn", "KiB", v[0][SC_KIB], v[1][SC_KIB], 0);
-    add_result("scale_bulk_none", "Gbit/s", v[0][SC_NONE], v[1][SC_NONE], 1);
-    add_result("scale_bulk_idle", "Gbit/s", v[0][SC_IDLE], v[1][SC_IDLE], 1);
-    add_result("scale_bulk_ratio", "x", v[0][SC_IDLE] / v[0][SC_NONE],
+    report_add("scale", "conn/s", v[0][SC_RATE], v[1][SC_RATE], 1);
+    report_add("scale_setup_s", "s", v[0][SC_SETUP], v[1][SC_SETUP], 0);
+    report_add("scale_conns", "conns", v[0][SC_CONNS], v[1][SC_CONNS], 1);
+    report_add("scale_rss_kib_per_conn", "KiB", v[0][SC_KIB], v[1][SC_KIB], 0);
+    report_add("scale_bulk_none", "Gbit/s", v[0][SC_NONE], v[1][SC_NONE], 1);
+    report_add("scale_bulk_idle", "Gbit/s", v[0][SC_IDLE], v[1][SC_IDLE], 1);
+    report_add("scale_bulk_ratio", "x", v[0][SC_IDLE] / v[0][SC_NONE],
                v[1][SC_IDLE] / v[1][SC_NONE], 1);
 }
 
@@ -1509,8 +1538,8 @@ static void row_udp(void)
             env_free(&e);
         }
     }
-    add_result("udp", "dgram/s", v[0][0], v[1][0], 1);
-    add_result("udp_sent", "dgram/s", v[0][1], v[1][1], 1);
+    report_add("udp", "dgram/s", v[0][0], v[1][0], 1);
+    report_add("udp_sent", "dgram/s", v[0][1], v[1][1], 1);
 }
 
 static void row_overlay(void)
@@ -1520,80 +1549,72 @@ static void row_overlay(void)
         begin_side("overlay", sides[i], side_watchdog());
         v[i] = overlay_run(sides[i]);
     }
-    add_result("overlay", "Gbit/s", v[0], v[1], 1);
+    report_add("overlay", "Gbit/s", v[0], v[1], 1);
 }
 
-/* ------------------------------------------------------------------ */
-/* Output.                                                             */
-
-static void fmt_num(char *out, size_t cap, double v)
+/* Bulk flows at each write/read size on both sides: the evidence for the
+ * sizes in KERNEL and ZTS. Medians of `repeat` measurements, Gbit/s. */
+static void run_sweep(int repeat)
 {
-    if (!isfinite(v))
-        snprintf(out, cap, "null");
-    else if (fabs(v) >= 1000)
-        snprintf(out, cap, "%.0f", v);
-    else if (fabs(v) >= 10)
-        snprintf(out, cap, "%.1f", v);
-    else
-        snprintf(out, cap, "%.3f", v);
-}
-
-static void print_json(void)
-{
-    printf("[\n");
-    for (int i = 0; i < nresults; i++) {
-        const struct result *r = &results[i];
-        char k[32], z[32], q[32];
-        fmt_num(k, sizeof k, r->kernel);
-        fmt_num(z, sizeof z, r->zts);
-        double ratio = ratio_of(r);
-        if (isfinite(ratio))
-            snprintf(q, sizeof q, "%.3f", ratio);
-        else
-            snprintf(q, sizeof q, "null");
-        printf("  {\"row\": \"%s\", \"unit\": \"%s\", \"kernel\": %s, \"zts\": %s, "
-               "\"ratio\": %s}%s\n",
-               r->row, r->unit, k, z, q, i + 1 < nresults ? "," : "");
+    static const size_t sizes[] = {64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20};
+    struct {
+        const char *name;
+        struct ops *o;
+        int mtu, flows;
+    } cols[] = {
+        {"kernel 1", &KERNEL, 65535, 1}, {"kernel 8", &KERNEL, 65535, 8},
+        {"zts 1@1500", &ZTS, 1500, 1},   {"zts 1@64K", &ZTS, 65535, 1},
+        {"zts 8@64K", &ZTS, 65535, 8},
+    };
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    const struct ops k0 = KERNEL, z0 = ZTS;
+    printf("zts-bench --sweep: bulk Gbit/s by write = read size (flows@MTU), median of %d\n",
+           repeat);
+    printf("%-8s", "size");
+    for (int c = 0; c < NCOLS; c++)
+        printf(" %11s", cols[c].name);
+    printf("\n");
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        printf("%4zu KiB", sizes[i] >> 10);
+        for (int c = 0; c < NCOLS; c++) {
+            double v[64];
+            for (int r = 0; r < repeat; r++) {
+                struct env e;
+                cols[c].o->bulk1 = cols[c].o->bulk8 = sizes[i];
+                begin_side("sweep", cols[c].o, side_watchdog());
+                v[r] = NAN;
+                if (env_make(&e, cols[c].o, cols[c].mtu) == 0) {
+                    v[r] = bulk_run(&e, cols[c].flows);
+                    env_free(&e);
+                }
+            }
+            qsort(v, (size_t)repeat, sizeof v[0], cmp_double);
+            printf(" %11.1f", v[repeat / 2]);
+            fflush(stdout);
+        }
+        printf("\n");
     }
-    printf("]\n");
-}
-
-static void print_table(double elapsed)
-{
-    printf("zts-bench: zts %s, %.1f s per measurement, %ld cpus, run took %.1f s\n",
-           zts_version(), g_window, sysconf(_SC_NPROCESSORS_ONLN), elapsed);
-    printf("%-24s %-8s %12s %12s %8s\n", "row", "unit", "kernel", "zts", "ratio");
-    for (int i = 0; i < nresults; i++) {
-        const struct result *r = &results[i];
-        char k[32], z[32], q[32];
-        fmt_num(k, sizeof k, r->kernel);
-        fmt_num(z, sizeof z, r->zts);
-        double ratio = ratio_of(r);
-        if (isfinite(ratio))
-            snprintf(q, sizeof q, "%.2f", ratio);
-        else
-            snprintf(q, sizeof q, "-");
-        if (!strcmp(k, "null"))
-            strcpy(k, "-");
-        if (!strcmp(z, "null"))
-            strcpy(z, "-");
-        printf("%-24s %-8s %12s %12s %8s\n", r->row, r->unit, k, z, q);
-    }
-    printf("(ratio > 1: zts is better; zts/kernel for rates, kernel/zts for times, "
-           "latencies, memory)\n");
+    KERNEL = k0;
+    ZTS = z0;
 }
 
 static int usage(FILE *to)
 {
     fprintf(to,
             "usage: zts-bench [--json] [--quick] [--rows ROW,...] [--seconds S] [--conns N]\n"
-            "  --json        print a JSON list of {row, unit, kernel, zts, ratio}\n"
+            "                 [--repeat N] [--sweep] [--no-iperf3]\n"
+            "  --json        print JSON: the machine, and per row the median, min and\n"
+            "                max of kernel, zts, ratio and iperf3 over the runs\n"
             "  --quick       a smoke run: 0.2 s windows, 1000 connections for scale\n"
             "  --rows LIST   run only these rows (comma-separated): bulk_mtu1500,\n"
             "                bulk_mtu65535, bulk8, rr, crr, scale, udp, overlay\n"
             "                (bulk: both bulk_mtu rows)\n"
             "  --seconds S   the measurement window per row and side (default 2)\n"
-            "  --conns N     connections for scale (default 10000)\n");
+            "  --conns N     connections for scale (default 10000)\n"
+            "  --repeat N    run the whole table N times; report medians and ranges\n"
+            "  --sweep       bulk flows at write/read sizes 64 KiB to 1 MiB on both\n"
+            "                sides (how each side's sizes were chosen), then exit\n"
+            "  --no-iperf3   do not run iperf3 beside the kernel's bulk rows\n");
     return 2;
 }
 
@@ -1631,7 +1652,8 @@ int main(int argc, char **argv)
     int json = 0, quick = 0, rows_given = 0;
     int want[R_COUNT] = {0};
     double seconds = -1;
-    long conns = -1;
+    long conns = -1, repeat = 1;
+    int sweep = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
@@ -1656,6 +1678,15 @@ int main(int argc, char **argv)
             conns = strtol(argv[++i], &end, 10);
             if (*end || conns < 1 || conns > 100000)
                 return usage(stderr);
+        } else if (!strcmp(a, "--repeat") && i + 1 < argc) {
+            char *end;
+            repeat = strtol(argv[++i], &end, 10);
+            if (*end || repeat < 1 || repeat > 64)
+                return usage(stderr);
+        } else if (!strcmp(a, "--sweep")) {
+            sweep = 1;
+        } else if (!strcmp(a, "--no-iperf3")) {
+            g_iperf3 = 0;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -1680,8 +1711,20 @@ int main(int argc, char **argv)
         g_conns = (int)conns;
 
     /* Before any zts call or thread: the overlay's second process. */
-    if (want[R_OVERLAY])
+    if (want[R_OVERLAY] && !sweep)
         overlay_fork();
+    machine_read(&g_machine);
+    if (quick)
+        g_iperf3 = 0; /* iperf3 measures whole seconds */
+    if (g_iperf3 && !g_machine.iperf3[0]) {
+        g_iperf3 = 0;
+        report_note("iperf3 is not installed: no second opinion on the kernel's bulk rows");
+    }
+    int major = 0, minor = 0;
+    if (g_iperf3 && sscanf(g_machine.iperf3, "iperf %d.%d", &major, &minor) == 2 &&
+        (major < 3 || (major == 3 && minor < 16)) && (want[R_BULK8] || sweep))
+        report_note("iperf3 before 3.16 runs all -P streams on one thread: its bulk8 figure is "
+                    "that thread's limit, not the kernel's");
 
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
@@ -1699,30 +1742,46 @@ int main(int argc, char **argv)
     }
 
     double start = now_s();
-    if (want[R_BULK1500])
-        row_bulk("bulk_mtu1500", 1500, 1);
-    if (want[R_BULK64K])
-        row_bulk("bulk_mtu65535", 65535, 1);
-    if (want[R_BULK8])
-        row_bulk("bulk8", 65535, 8);
-    if (want[R_RR])
-        row_rr();
-    if (want[R_CRR])
-        row_crr();
-    if (want[R_SCALE])
-        row_scale();
-    if (want[R_UDP])
-        row_udp();
-    if (want[R_OVERLAY])
-        row_overlay();
+    if (sweep) {
+        run_sweep((int)repeat);
+        alarm(0);
+        return g_failures ? 1 : 0;
+    }
+    for (int run = 0; run < repeat; run++) {
+        if (repeat > 1)
+            fprintf(stderr, "zts-bench: run %d of %ld\n", run + 1, repeat);
+        report_begin_run(run);
+        if (want[R_BULK1500])
+            row_bulk("bulk_mtu1500", 1500, 1);
+        if (want[R_BULK64K])
+            row_bulk("bulk_mtu65535", 65535, 1);
+        if (want[R_BULK8])
+            row_bulk("bulk8", 65535, 8);
+        if (want[R_RR])
+            row_rr();
+        if (want[R_CRR])
+            row_crr();
+        if (want[R_SCALE])
+            row_scale();
+        if (want[R_UDP])
+            row_udp();
+        if (want[R_OVERLAY])
+            row_overlay();
+    }
     alarm(0);
     overlay_reap();
     double elapsed = now_s() - start;
 
+    report_note("bulk: writes and reads of %zu KiB for the kernel and %zu KiB for zts per call "
+                "with one flow (also overlay, scale_bulk), %zu and %zu KiB with eight: each "
+                "side's best here (zts-bench --sweep); iperf3 uses the kernel's sizes",
+                KERNEL.bulk1 >> 10, ZTS.bulk1 >> 10, KERNEL.bulk8 >> 10, ZTS.bulk8 >> 10);
+    report_note("rr, crr: blocking calls, one thread per side, TCP_NODELAY on both sides; "
+                "p50 and p99 from the same samples as rr");
     if (json)
-        print_json();
+        report_print_json(stdout, g_window, IPERF3_TOLERANCE);
     else
-        print_table(elapsed);
+        report_print_table(stdout, g_window, elapsed, IPERF3_TOLERANCE);
     fflush(stdout);
     fprintf(stderr, "zts-bench: done in %.1f s%s\n", elapsed,
             g_failures ? " (with failures, see above)" : "");

@@ -187,10 +187,22 @@ fn examples_run_clean_under_sanitizers_and_valgrind() {
 
 #[test]
 fn benchmark_quick_run_completes_with_valid_json() {
-    let exe = build_c("zts-bench", &["examples-c/zts-bench.c"], &["-O2", "-lm"]);
-    let out = run_ok(Command::new(exe).args(["--quick", "--json"]), LIMIT);
+    let exe = build_c(
+        "zts-bench",
+        &[
+            "examples-c/zts-bench.c",
+            "examples-c/bench/report.c",
+            "examples-c/bench/iperf3.c",
+        ],
+        &["-O2", "-lm"],
+    );
+    let out = run_ok(
+        Command::new(exe).args(["--quick", "--json", "--repeat", "2"]),
+        LIMIT,
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    // No figures are judged here: only that every row ran and reported.
+    // No figures are judged here: only that every row ran and reported,
+    // over both runs, with the machine it ran on.
     for row in [
         "bulk_mtu1500",
         "bulk_mtu65535",
@@ -206,5 +218,9 @@ fn benchmark_quick_run_completes_with_valid_json() {
             "{row} missing: {text}"
         );
     }
-    assert!(text.trim_start().starts_with('[') && text.trim_end().ends_with(']'));
+    for key in ["\"machine\"", "\"cpus\"", "\"kernel\"", "\"runs\": 2", "\"ratio_min\""] {
+        assert!(text.contains(key), "{key} missing: {text}");
+    }
+    assert!(text.trim_start().starts_with('{') && text.trim_end().ends_with('}'));
+    assert!(!text.contains("nan"), "{text}");
 }
