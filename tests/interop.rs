@@ -326,6 +326,12 @@ fn tshark_reads_the_capture_of_a_tcp_exchange() {
         Command::new("tshark").args([
             "-r",
             s(&cap),
+            // A captured wire's frames carry real checksums (nodes skip
+            // them only on wires nothing shows).
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
             "-Y",
             "tcp",
             "-T",
@@ -336,6 +342,10 @@ fn tshark_reads_the_capture_of_a_tcp_exchange() {
             "tcp.flags.ack",
             "-e",
             "tcp.payload",
+            "-e",
+            "tcp.checksum.status",
+            "-e",
+            "ip.checksum.status",
         ]),
         WAIT,
     );
@@ -350,6 +360,14 @@ fn tshark_reads_the_capture_of_a_tcp_exchange() {
         rows.iter().any(|r| flag(r[0]) && flag(r[1])),
         "SYN-ACK: {text}"
     );
+    // tshark's checksum status: 1 is good (0 bad, 2 unverified).
+    for r in &rows {
+        assert_eq!(
+            (r.get(3), r.get(4)),
+            (Some(&"1"), Some(&"1")),
+            "a TCP or IP checksum is not good: {text}"
+        );
+    }
     let hello: String = b"hello pcap".iter().map(|b| format!("{b:02x}")).collect();
     assert!(
         rows.iter()

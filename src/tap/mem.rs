@@ -29,8 +29,9 @@ struct Port {
 #[derive(Default)]
 struct Segment {
     ports: RwLock<Vec<Port>>,
-    /// A port that corrupts frames or a raw port (any bytes at all) has
-    /// joined: receivers verify checksums from then on.
+    /// A port that corrupts frames, a raw port (any bytes at all) or a
+    /// capture has joined: senders compute checksums and receivers verify
+    /// them from then on.
     checked: AtomicBool,
 }
 
@@ -107,14 +108,20 @@ impl MemTap {
     /// node on the segment verifies checksums from now on.
     pub fn attach_raw(name: &str, mac: MacAddr, link: Arc<Link>) -> MemTap {
         let tap = MemTap::attach(name, mac, link, &Impairment::default());
-        tap.segment.checked.store(true, Ordering::SeqCst);
+        tap.check_all();
         tap
+    }
+
+    /// Every node on the segment computes and verifies checksums from now
+    /// on (a port that shows or takes raw frames has joined).
+    pub fn check_all(&self) {
+        self.segment.checked.store(true, Ordering::SeqCst);
     }
 }
 
 impl Tap for MemTap {
     /// Frames between stacks in this process are memory copies; unless
-    /// the segment corrupts frames or takes raw ones, they arrive intact.
+    /// the segment corrupts, shows or takes raw frames, they arrive intact.
     fn intact(&self) -> bool {
         !self.segment.checked.load(Ordering::SeqCst)
     }
