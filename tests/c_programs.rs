@@ -218,7 +218,13 @@ fn benchmark_quick_run_completes_with_valid_json() {
             "{row} missing: {text}"
         );
     }
-    for key in ["\"machine\"", "\"cpus\"", "\"kernel\"", "\"runs\": 2", "\"ratio_min\""] {
+    for key in [
+        "\"machine\"",
+        "\"cpus\"",
+        "\"kernel\"",
+        "\"runs\": 2",
+        "\"ratio_min\"",
+    ] {
         assert!(text.contains(key), "{key} missing: {text}");
     }
     assert!(text.trim_start().starts_with('{') && text.trim_end().ends_with('}'));
