@@ -229,6 +229,13 @@ impl NetDevice {
         self.out.tap.as_ref().is_none_or(|(t, _)| t.intact())
     }
 
+    /// Frames will be shown as they are (see [`crate::tap::Tap::expose`]).
+    pub fn expose(&self) {
+        if let Some((t, _)) = &self.out.tap {
+            t.expose();
+        }
+    }
+
     pub fn hardware_addr(&self) -> HardwareAddress {
         match self.out.tap {
             Some(_) => HardwareAddress::Ethernet(EthernetAddress(self.out.mac)),

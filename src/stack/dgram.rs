@@ -78,6 +78,7 @@ pub fn open(nets: &mut [Net], routing: &Routing, sock: &Arc<Socket>) -> Option<D
                 if s.bind(icmp::Endpoint::Ident(local.port())).is_err() {
                     continue;
                 }
+                nets[n].show_packets();
                 nets[n].sockets.add(s)
             }
             Proto::Raw(p) => {
@@ -86,6 +87,7 @@ pub fn open(nets: &mut [Net], routing: &Routing, sock: &Arc<Socket>) -> Option<D
                 } else {
                     IpVersion::Ipv4
                 };
+                nets[n].show_packets();
                 nets[n].sockets.add(raw::Socket::new(
                     Some(version),
                     Some(IpProtocol::from(p)),

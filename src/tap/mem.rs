@@ -29,9 +29,9 @@ struct Port {
 #[derive(Default)]
 struct Segment {
     ports: RwLock<Vec<Port>>,
-    /// A port that corrupts frames, a raw port (any bytes at all) or a
-    /// capture has joined: senders compute checksums and receivers verify
-    /// them from then on.
+    /// A port that corrupts frames, a raw port (any bytes at all), a
+    /// capture or a raw or ping socket has joined: senders compute
+    /// checksums and receivers verify them from then on.
     checked: AtomicBool,
 }
 
@@ -108,14 +108,8 @@ impl MemTap {
     /// node on the segment verifies checksums from now on.
     pub fn attach_raw(name: &str, mac: MacAddr, link: Arc<Link>) -> MemTap {
         let tap = MemTap::attach(name, mac, link, &Impairment::default());
-        tap.check_all();
+        tap.expose();
         tap
-    }
-
-    /// Every node on the segment computes and verifies checksums from now
-    /// on (a port that shows or takes raw frames has joined).
-    pub fn check_all(&self) {
-        self.segment.checked.store(true, Ordering::SeqCst);
     }
 }
 
@@ -124,6 +118,13 @@ impl Tap for MemTap {
     /// the segment corrupts, shows or takes raw frames, they arrive intact.
     fn intact(&self) -> bool {
         !self.segment.checked.load(Ordering::SeqCst)
+    }
+
+    /// Every node on the segment computes and verifies checksums from the
+    /// start of its next round. Frames already queued without them fail
+    /// verification once their receiver has switched (TCP resends them).
+    fn expose(&self) {
+        self.segment.checked.store(true, Ordering::SeqCst);
     }
 
     fn send(&self, frame: Vec<u8>) {
