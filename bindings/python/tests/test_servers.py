@@ -200,10 +200,20 @@ def test_selector_register_select_modify_unregister(pair):
         assert sel.unregister(conn).data == "conn-r"
         with pytest.raises(KeyError):
             sel.unregister(conn)
+        # A socket closed while registered: modify forgets it and says so.
+        other = b.create_connection((ip, 8004), timeout=10)
+        sel.register(other, EVENT_READ)
+        other_fd = other.fileno()
+        other.close()
+        with pytest.raises(OSError):
+            sel.modify(other_fd, EVENT_WRITE)
+        assert other_fd not in sel.get_map()
+        server.accept()[0].close()
         client.sendall(b"y")
         assert sel.select(0.05) == []
         conn.close()
         client.close()
+    assert sel.get_map() is None
     server.close()
 
 
@@ -221,6 +231,9 @@ def test_selector_wakes_another_thread_and_reports_hundreds(pair):
     got = []
     waiter = threading.Thread(target=lambda: got.extend(sel.select(10)))
     waiter.start()
+    # With nothing ready, select keeps waiting (it does not return early).
+    waiter.join(0.05)
+    assert waiter.is_alive()
     s.sendto(b"first", (ip, 20007))
     waiter.join(10)
     assert [k.fd for k, _ in got] == [receivers[7].fileno()]

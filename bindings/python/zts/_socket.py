@@ -24,6 +24,16 @@ _SLICE_MS = 500
 POLLIN, POLLOUT = 1, 4
 
 
+def _into_size(room: int, nbytes: int, call: str) -> int:
+    """How much recv_into may write, refusing what the standard library
+    refuses."""
+    if nbytes < 0:
+        raise ValueError("negative buffersize in %s" % call)
+    if nbytes > room:
+        raise ValueError("buffer too small for requested bytes")
+    return nbytes or room
+
+
 class Socket:
     """A zts socket; the methods and semantics of `socket.socket`."""
 
@@ -153,7 +163,7 @@ class Socket:
 
     def recv_into(self, buffer, nbytes: int = 0, flags: int = 0) -> int:
         with Buffer(buffer, writable=True) as b:
-            size = min(b.size, nbytes) if nbytes else b.size
+            size = _into_size(b.size, nbytes, "recv_into")
             return self._retry(lambda: lib.zts_recv(self._fd, b.address, size, flags), POLLIN)
 
     def recvfrom(self, bufsize: int, flags: int = 0):
@@ -163,7 +173,7 @@ class Socket:
 
     def recvfrom_into(self, buffer, nbytes: int = 0, flags: int = 0):
         with Buffer(buffer, writable=True) as b:
-            size = min(b.size, nbytes) if nbytes else b.size
+            size = _into_size(b.size, nbytes, "recvfrom_into")
             return self._recvfrom(b.address, size, flags)
 
     def _recvfrom(self, ptr, size: int, flags: int):

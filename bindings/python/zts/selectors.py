@@ -131,7 +131,13 @@ class ZtsSelector(_selectors.BaseSelector):
         if events != key.events:
             if not events or events & ~(EVENT_READ | EVENT_WRITE):
                 raise ValueError("Invalid events: {!r}".format(events))
-            check(lib.zts_watch_add(self._watch, fd, _poll_events(events)))
+            try:
+                check(lib.zts_watch_add(self._watch, fd, _poll_events(events)))
+            except OSError:
+                # Closed since it was registered (and the fd perhaps reused):
+                # forget it, as the standard library's epoll selector does.
+                self.unregister(fileobj)
+                raise
         key = self._keys[fd] = key._replace(events=events, data=data)
         return key
 
@@ -177,8 +183,10 @@ class ZtsSelector(_selectors.BaseSelector):
             lib.zts_watch_free(self._watch)
             self._watch = -1
             self._keys.clear()
+            self._map = None
 
-    def get_map(self) -> Mapping:
+    def get_map(self) -> Optional[Mapping]:
+        """The registered keys; None once the selector is closed."""
         return self._map
 
     def __del__(self) -> None:

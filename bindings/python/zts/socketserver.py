@@ -10,7 +10,9 @@ Each class is the standard library's (an instance is a
 `socketserver.TCPServer`, handlers are unchanged) with two differences:
 it takes `node=`, the zts node whose socket it serves, and it waits with
 `zts.selectors.ZtsSelector`, since a zts fd is not an OS fd the
-standard library's selectors could poll.
+standard library's selectors could poll. zts has no SO_REUSEPORT, so a
+server class with `allow_reuse_port = True` fails to bind with
+ENOPROTOOPT; SO_REUSEADDR (`allow_reuse_address`) works.
 """
 
 from __future__ import annotations
