@@ -41,30 +41,52 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get update -q
   "${sudo[@]}" apt-get install -y -q "${need[@]}"
 fi
-python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+# pip where Python is the project's own (pyenv, a venv); Debian's package
+# where the system Python refuses pip installs (PEP 668).
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest ||
+  { [ "$(id -u)" -eq 0 ] || sudo=(sudo); "${sudo[@]}" apt-get install -y -q python3-pytest; }
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 # The fuzz targets' runner (tests/fuzz.rs runs each target for a bounded time).
 cargo fuzz --version >/dev/null 2>&1 || cargo install -q cargo-fuzz --locked
 
-step "style: cargo fmt, clippy"
-cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+# Every part runs even when one fails, so one failure hides no other;
+# the script fails at the end, naming what failed.
+failed=()
+part() {
+  local name=$1
+  shift
+  step "$name"
+  "$@" || failed+=("$name")
+}
 
-step "cargo test: Rust, C (ASan, valgrind), Python, install, kernel interop, fuzzing"
+style() {
+  cargo fmt --all -- --check &&
+    cargo clippy --all-targets -- -D warnings &&
+    cargo fmt --manifest-path fuzz/Cargo.toml -- --check &&
+    cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+}
+smoltcp_units() {
+  local features
+  features=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; m=json.load(sys.stdin); d=[d for d in m["packages"][0]["dependencies"] if d["name"]=="smoltcp"][0]; print(",".join(d["features"]))') &&
+    cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp --lib &&
+    cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp \
+      --lib --no-default-features --features "$features"
+}
+swift_package() {
+  cargo build --release --lib --quiet && bindings/swift/test.sh
+}
+
+part "style: cargo fmt, clippy" style
 # --no-fail-fast: one failing test binary does not hide the others' results.
-cargo test --no-fail-fast
+part "cargo test: Rust, C (ASan, valgrind), Python, install, kernel interop, fuzzing" \
+  cargo test --no-fail-fast
+part "smoltcp's own unit tests, with its default features and with zts's" smoltcp_units
+part "Swift package: swift build, swift test" swift_package
 
-step "smoltcp's own unit tests, with its default features and with zts's"
-cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp --lib
-features=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys; m=json.load(sys.stdin); d=[d for d in m["packages"][0]["dependencies"] if d["name"]=="smoltcp"][0]; print(",".join(d["features"]))')
-cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp --lib --no-default-features --features "$features"
-
-step "Swift package: swift build, swift test"
-cargo build --release --lib --quiet
-bindings/swift/test.sh
-
+if [ ${#failed[@]} -gt 0 ]; then
+  step "FAILED: ${failed[*]}"
+  exit 1
+fi
 step "all passed"
