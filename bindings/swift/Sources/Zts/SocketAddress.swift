@@ -71,11 +71,12 @@ struct SocketAddress: Sendable {
         hints.ai_socktype = sockStream
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = zts_node_getaddrinfo(node, host, String(port), &hints, &list)
+        // Freed on every path, an answer without an address too (NULL is fine).
+        defer { zts_freeaddrinfo(list) }
         guard rc == 0, let first = list, let ai = first.pointee.ai_addr else {
             let text = String(cString: zts_gai_strerror(rc))
             throw ZtsError(.EHOSTUNREACH, call: "zts_node_getaddrinfo", message: "\(host): \(text)")
         }
-        defer { zts_freeaddrinfo(list) }
         var address = SocketAddress()
         let n = min(Int(first.pointee.ai_addrlen), MemoryLayout<sockaddr_storage>.size)
         withUnsafeMutableBytes(of: &address.storage) { out in
