@@ -40,7 +40,8 @@ pub fn take(len: usize) -> Vec<u8> {
         frame.resize(len, 0);
         return frame;
     }
-    let mut frame = Vec::with_capacity(if len < BIG { BIG - 1 } else { len });
+    let small = (MIN_LEN..BIG).contains(&len);
+    let mut frame = Vec::with_capacity(if small { BIG - 1 } else { len });
     frame.resize(len, 0);
     frame
 }
@@ -76,7 +77,9 @@ mod tests {
         give(f);
         let again = take(MIN_LEN);
         assert_eq!(again.len(), MIN_LEN);
-        assert!(take(60).iter().all(|b| *b == 0));
+        let tiny = take(60);
+        assert!(tiny.iter().all(|b| *b == 0));
+        assert!(tiny.capacity() < MIN_LEN, "an ACK-sized frame stays small");
         // A full-size frame at MTU 1500 comes back for the next one,
         // never from the pool of 64 KiB frames.
         let f = take(1514);
