@@ -45,6 +45,26 @@ final class Socket: @unchecked Sendable {
 
     deinit { close() }
 
+    /// A socket of `type` bound to `host`:`port`, after `then` (listen,
+    /// say) ran on its fd, and the port it got; closed again on failure.
+    static func bound(
+        node: Node, host: String, port: UInt16, type: Int32,
+        then: (Int32) throws -> Void = { _ in }
+    ) throws -> (Socket, UInt16) {
+        let local = try SocketAddress.local(host, port: port, call: "zts_bind")
+        let socket = try Socket(node: node, family: local.family, type: type)
+        do {
+            try socket.use("zts_bind") { fd in
+                try local.withSockaddr { try check(zts_bind(fd, $0, $1), "zts_bind") }
+                try then(fd)
+            }
+            return (socket, try socket.localAddress().port)
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
     var closedLocked: Bool { closed }
 
     var isClosed: Bool { reactor.lock.withLock { closed } }

@@ -13,20 +13,10 @@ public final class TCPListener: AsyncSequence, Sendable {
     /// Listens on `host` (a numeric address of the node, or "0.0.0.0" /
     /// "::" for all) and `port` (0 picks one: read `localPort`).
     public init(node: Node, host: String, port: UInt16, backlog: Int32 = 128) throws {
-        let local = try SocketAddress.local(host, port: port, call: "zts_bind")
-        let socket = try Socket(node: node, family: local.family, type: sockStream)
-        do {
-            try socket.use("zts_bind") { fd in
-                try local.withSockaddr { try check(zts_bind(fd, $0, $1), "zts_bind") }
-                try check(zts_listen(fd, backlog), "zts_listen")
-            }
-            localPort = try socket.localAddress().port
-        } catch {
-            socket.close()
-            throw error
+        (socket, localPort) = try Socket.bound(node: node, host: host, port: port, type: sockStream) {
+            try check(zts_listen($0, backlog), "zts_listen")
         }
         self.node = node
-        self.socket = socket
     }
 
     /// The next connection, waiting for one as long as it takes.

@@ -9,19 +9,8 @@ public final class UDPSocket: Sendable {
     /// Binds to `host` (a numeric address of the node, or "0.0.0.0" / "::")
     /// and `port` (0 picks one: read `localPort`).
     public init(node: Node, host: String, port: UInt16) throws {
-        let local = try SocketAddress.local(host, port: port, call: "zts_bind")
-        let socket = try Socket(node: node, family: local.family, type: sockDgram)
-        do {
-            try socket.use("zts_bind") { fd in
-                try local.withSockaddr { try check(zts_bind(fd, $0, $1), "zts_bind") }
-            }
-            localPort = try socket.localAddress().port
-        } catch {
-            socket.close()
-            throw error
-        }
+        (socket, localPort) = try Socket.bound(node: node, host: host, port: port, type: sockDgram)
         self.node = node
-        self.socket = socket
     }
 
     /// Sends one datagram to `host` (numeric, or a name the node resolves).
