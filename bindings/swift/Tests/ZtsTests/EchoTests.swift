@@ -10,20 +10,10 @@ final class EchoTests: XCTestCase {
         XCTAssertEqual(listener.localPort, 7)
 
         let echoed = try await within(30, "the 1 MiB echo") {
-            async let served: Void = echo(try await listener.accept())
-            let client = try await TCPConnection.connect(node: nodes.b, host: "10.9.0.1", port: 7)
-            XCTAssertEqual(client.remoteHost, "10.9.0.1")
-            XCTAssertEqual(client.remotePort, 7)
-            // Read while writing: the echo cannot hold 1 MiB in its buffers.
-            async let received = readAll(client)
-            for start in stride(from: 0, to: payload.count, by: 100_000) {
-                try await client.write(Array(payload[start..<min(start + 100_000, payload.count)]))
+            try await echoThrough(listener, from: nodes.b, host: "10.9.0.1", port: 7, payload) { client in
+                XCTAssertEqual(client.remoteHost, "10.9.0.1")
+                XCTAssertEqual(client.remotePort, 7)
             }
-            try client.shutdownWrite()
-            let bytes = try await received
-            try await served
-            client.close()
-            return bytes
         }
         listener.close()
         XCTAssertEqual(echoed.count, payload.count)

@@ -58,6 +58,29 @@ func readAll(_ connection: TCPConnection, chunk: Int = 64 * 1024) async throws -
 }
 
 /// Echoes what the connection sends until its end of stream, then closes.
+/// Sends `message` from `node` to the echo behind `listener` in writes of
+/// at most `piece` bytes, reading the echo meanwhile (it cannot hold much
+/// in its buffers), and returns what came back; `connected` sees the
+/// client first.
+func echoThrough(
+    _ listener: TCPListener, from node: Node, host: String, port: UInt16,
+    _ message: [UInt8], piece: Int = 100_000,
+    connected: (TCPConnection) -> Void = { _ in }
+) async throws -> [UInt8] {
+    async let served: Void = echo(try await listener.accept())
+    let client = try await TCPConnection.connect(node: node, host: host, port: port)
+    connected(client)
+    async let received = readAll(client)
+    for start in stride(from: 0, to: message.count, by: piece) {
+        try await client.write(Array(message[start..<min(start + piece, message.count)]))
+    }
+    try client.shutdownWrite()
+    let bytes = try await received
+    try await served
+    client.close()
+    return bytes
+}
+
 func echo(_ connection: TCPConnection) async throws {
     defer { connection.close() }
     while true {

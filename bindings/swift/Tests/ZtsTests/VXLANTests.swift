@@ -22,15 +22,8 @@ final class VXLANTests: XCTestCase {
         let listener = try TCPListener(node: a, host: "10.42.0.1", port: 4000)
         let message = pseudoRandomBytes(200_000)
         let echoed = try await within(30, "an echo over VXLAN") {
-            async let served: Void = echo(try await listener.accept())
-            let client = try await TCPConnection.connect(node: b, host: "10.42.0.1", port: 4000)
-            async let received = readAll(client)
-            try await client.write(message)
-            try client.shutdownWrite()
-            let bytes = try await received
-            try await served
-            client.close()
-            return bytes
+            try await echoThrough(listener, from: b, host: "10.42.0.1", port: 4000, message,
+                                  piece: message.count)
         }
         listener.close()
         XCTAssertEqual(echoed.count, message.count)
