@@ -191,6 +191,11 @@ fn benchmark_quick_run_completes_with_valid_json() {
         "zts-bench",
         &[
             "examples-c/zts-bench.c",
+            "examples-c/bench/common.c",
+            "examples-c/bench/stream.c",
+            "examples-c/bench/scale.c",
+            "examples-c/bench/udp.c",
+            "examples-c/bench/overlay.c",
             "examples-c/bench/report.c",
             "examples-c/bench/iperf3.c",
         ],
