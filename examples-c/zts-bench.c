@@ -278,8 +278,7 @@ static void run_sweep(int repeat)
                     env_free(&e);
                 }
             }
-            qsort(v, (size_t)repeat, sizeof v[0], cmp_double);
-            printf(" %11.1f", v[repeat / 2]);
+            printf(" %11.1f", median_of(v, repeat));
             fflush(stdout);
         }
         printf("\n");

@@ -19,6 +19,8 @@ struct result {
  * order every run. */
 void report_begin_run(int run);
 void report_add(const char *row, const char *unit, double kernel, double zts, int higher_better);
+/* The median of the finite values of v[0..n), NaN when there are none. */
+double median_of(const double *v, int n);
 /* iperf3's figure for the row added last. */
 void report_set_iperf3(double gbps);
 /* A line printed under the table (how each side was driven). */

@@ -92,6 +92,19 @@ static char *slurp(int fd)
     return buf;
 }
 
+/* Runs argv to its end: what it printed (NULL if it did not start), and
+ * its wait status in *status. */
+static char *run(char *const argv[], int *status)
+{
+    int fd;
+    pid_t pid = spawn(argv, &fd);
+    if (pid < 0)
+        return NULL;
+    char *text = slurp(fd);
+    waitpid(pid, status, 0);
+    return text;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -103,13 +116,8 @@ void iperf3_version(char *out, size_t cap)
 {
     out[0] = '\0';
     char *argv[] = {"iperf3", "--version", NULL};
-    int fd;
-    pid_t pid = spawn(argv, &fd);
-    if (pid < 0)
-        return;
-    char *text = slurp(fd);
     int status;
-    waitpid(pid, &status, 0);
+    char *text = run(argv, &status);
     if (text && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         snprintf(out, cap, "%s", text);
         out[strcspn(out, "\n")] = '\0';
@@ -147,21 +155,20 @@ double iperf3_gbps(int seconds, int streams, size_t len)
     char *client[] = {"iperf3", "-c", "127.0.0.1", "-p", p, "-t", t, "-l", l, "-P", n, "-J", NULL};
     double gbps = NAN;
     /* The server needs a moment to listen; a refused client exits at once. */
-    for (int attempt = 0; attempt < 50 && !isfinite(gbps); attempt++) {
-        int fd;
-        pid_t cpid = spawn(client, &fd);
-        if (cpid < 0)
-            break;
-        char *json = slurp(fd);
+    for (int attempt = 0; attempt < 50; attempt++) {
         int status;
-        waitpid(cpid, &status, 0);
-        if (json && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        char *json = run(client, &status);
+        if (!json)
+            break;
+        int done = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (done)
             gbps = received_bps(json) / 1e9;
-        else if (json && !strstr(json, "unable to connect"))
-            attempt = 50; /* a failure other than "not listening yet" */
+        /* Any failure but "not listening yet" is final. */
+        int retry = !done && strstr(json, "unable to connect");
         free(json);
-        if (!isfinite(gbps) && attempt < 49)
-            sleep_ms(20);
+        if (!retry)
+            break;
+        sleep_ms(20);
     }
     if (!isfinite(gbps))
         fprintf(stderr, "zts-bench: iperf3 -c 127.0.0.1 -p %d failed\n", port);

@@ -93,6 +93,11 @@ static struct spread spread_of(const double *v, int n)
     return (struct spread){median, s[0], s[k - 1], k};
 }
 
+double median_of(const double *v, int n)
+{
+    return spread_of(v, n).median;
+}
+
 /* One row across the runs. */
 struct summary {
     const struct result *first;

@@ -55,7 +55,6 @@ uint64_t now_ns(void);
 void sleep_s(double s);
 void on_alarm(int sig);
 void arm_watchdog(int seconds);
-int cmp_double(const void *a, const void *b);
 
 struct env {
     const struct ops *o;

@@ -13,7 +13,7 @@ import errno as _errno
 import io
 import socket as _s
 import time
-from typing import Any, Optional, Tuple
+from typing import Optional
 
 from . import _addr
 from ._buffer import Buffer

@@ -52,6 +52,11 @@ def _fd_of(fileobj) -> int:
     return fd
 
 
+def _check_events(events: int) -> None:
+    if not events or events & ~(EVENT_READ | EVENT_WRITE):
+        raise ValueError("Invalid events: {!r}".format(events))
+
+
 def _poll_events(events: int) -> int:
     return (_POLLIN if events & EVENT_READ else 0) | (_POLLOUT if events & EVENT_WRITE else 0)
 
@@ -104,8 +109,7 @@ class ZtsSelector(_selectors.BaseSelector):
     def register(self, fileobj, events: int, data: Any = None) -> SelectorKey:
         if self._watch < 0:
             raise RuntimeError("selector is closed")
-        if not events or events & ~(EVENT_READ | EVENT_WRITE):
-            raise ValueError("Invalid events: {!r}".format(events))
+        _check_events(events)
         fd = _fd_of(fileobj)
         if fd in self._keys:
             raise KeyError("{!r} (FD {}) is already registered".format(fileobj, fd))
@@ -129,8 +133,7 @@ class ZtsSelector(_selectors.BaseSelector):
         if key is None:
             raise KeyError("{!r} is not registered".format(fileobj))
         if events != key.events:
-            if not events or events & ~(EVENT_READ | EVENT_WRITE):
-                raise ValueError("Invalid events: {!r}".format(events))
+            _check_events(events)
             try:
                 check(lib.zts_watch_add(self._watch, fd, _poll_events(events)))
             except OSError:
