@@ -96,10 +96,26 @@
 /* ------------------------------------------------------------------ */
 /* Rows.                                                               */
 
-enum { R_BULK1500, R_BULK64K, R_BULK8, R_RR, R_CRR, R_SCALE, R_UDP, R_OVERLAY, R_COUNT };
+enum {
+    R_BULK1500,
+    R_BULK64K,
+    R_BULK8,
+    R_RR,
+    R_CRR,
+    R_SCALE,
+    R_UDP,
+    R_OVERLAY,
+    R_LOSS01,
+    R_LOSS1,
+    R_LOSS5,
+    R_COUNT
+};
 static const char *const row_names[R_COUNT] = {
     "bulk_mtu1500", "bulk_mtu65535", "bulk8", "rr", "crr", "scale", "udp", "overlay",
+    "loss_0.1", "loss_1", "loss_5",
 };
+/* The loss rows' drop rate, each way. */
+static const double loss_rates[R_COUNT] = {[R_LOSS01] = 0.001, [R_LOSS1] = 0.01, [R_LOSS5] = 0.05};
 
 static const struct ops *const sides[2] = {&KERNEL, &ZTS};
 
@@ -242,6 +258,32 @@ static void row_overlay(void)
     report_add("overlay", "Gbit/s", v[0], v[1], 1);
 }
 
+/* One flow at MTU 1500 through random drops each way (loss.c says how the
+ * kernel's are made). Without the namespaces the row is left out. */
+static void row_loss(int r)
+{
+    const char *row = row_names[r];
+    double p = loss_rates[r], v[2] = {NAN, NAN};
+    char why[160];
+    struct env e;
+    begin_side(row, &KERNEL, side_watchdog());
+    if (loss_env_kernel(&e, p, why, sizeof why) < 0) {
+        fprintf(stderr, "zts-bench: %s: skipped: %s\n", row, why);
+        report_note("%s: skipped: %s", row, why);
+        return;
+    }
+    v[0] = bulk_run(&e, 1);
+    loss_env_free(&e);
+    begin_side(row, &ZTS, side_watchdog());
+    char impair[64];
+    snprintf(impair, sizeof impair, "loss=%g&seed=%d", p, r);
+    if (env_make_impaired(&e, &ZTS, 1500, impair) == 0) {
+        v[1] = bulk_run(&e, 1);
+        env_free(&e);
+    }
+    report_add(row, "Gbit/s", v[0], v[1], 1);
+}
+
 /* Bulk flows at each write/read size on both sides: the evidence for the
  * sizes in KERNEL and ZTS. Medians of `repeat` measurements, Gbit/s. */
 static void run_sweep(int repeat)
@@ -296,8 +338,9 @@ static int usage(FILE *to)
             "                max of kernel, zts, ratio and iperf3 over the runs\n"
             "  --quick       a smoke run: 0.2 s windows, 1000 connections for scale\n"
             "  --rows LIST   run only these rows (comma-separated): bulk_mtu1500,\n"
-            "                bulk_mtu65535, bulk8, rr, crr, scale, udp, overlay\n"
-            "                (bulk: both bulk_mtu rows)\n"
+            "                bulk_mtu65535, bulk8, rr, crr, scale, udp, overlay,\n"
+            "                loss_0.1, loss_1, loss_5 (bulk: both bulk_mtu rows;\n"
+            "                loss: the three loss rows, which need root)\n"
             "  --seconds S   the measurement window per row and side (default 2)\n"
             "  --conns N     connections for scale (default 10000)\n"
             "  --repeat N    run the whole table N times; report medians and ranges\n"
@@ -318,6 +361,10 @@ static int parse_rows(const char *list, int want[R_COUNT])
         int found = 0;
         if (!strcmp(tok, "bulk")) {
             want[R_BULK1500] = want[R_BULK64K] = 1;
+            found = 1;
+        }
+        if (!strcmp(tok, "loss")) {
+            want[R_LOSS01] = want[R_LOSS1] = want[R_LOSS5] = 1;
             found = 1;
         }
         for (int i = 0; i < R_COUNT && !found; i++) {
@@ -456,6 +503,9 @@ int main(int argc, char **argv)
             row_udp();
         if (want[R_OVERLAY])
             row_overlay();
+        for (int r = R_LOSS01; r <= R_LOSS5; r++)
+            if (want[r])
+                row_loss(r);
     }
     alarm(0);
     overlay_reap();

@@ -25,6 +25,8 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 # The interop tests' peers and tools.
 command -v ip >/dev/null || need+=(iproute2)
 command -v ethtool >/dev/null || need+=(ethtool)
+# The benchmark's loss rows drop with iptables' statistic match.
+command -v iptables >/dev/null || need+=(iptables)
 command -v curl >/dev/null || need+=(curl)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)

@@ -36,8 +36,8 @@
  * _GNU_SOURCE, hence these thin wrappers. */
 static int k_socket(int node, int d, int t, int p)
 {
-    (void)node;
-    return socket(d, t, p);
+    /* A kernel node is a network namespace's fd (the loss rows), or -1. */
+    return node < 0 ? socket(d, t, p) : netns_socket(node, d, t, p);
 }
 static int k_bind(int fd, const struct sockaddr *a, socklen_t l) { return bind(fd, a, l); }
 static int k_accept(int fd, struct sockaddr *a, socklen_t *l) { return accept(fd, a, l); }
@@ -197,6 +197,11 @@ int zts_node_up(const char *uri, const char *cidr)
 
 int env_make(struct env *e, const struct ops *o, int mtu)
 {
+    return env_make_impaired(e, o, mtu, NULL);
+}
+
+int env_make_impaired(struct env *e, const struct ops *o, int mtu, const char *impair)
+{
     memset(e, 0, sizeof *e);
     e->o = o;
     e->snode = e->cnode = -1;
@@ -206,8 +211,9 @@ int env_make(struct env *e, const struct ops *o, int mtu)
         return 0;
     }
     int n = ++net_seq;
-    char uri[64], scidr[32], ccidr[32], sip[32];
-    snprintf(uri, sizeof uri, "mem:bench-%d?mtu=%d", n, mtu);
+    char uri[160], scidr[32], ccidr[32], sip[32];
+    snprintf(uri, sizeof uri, "mem:bench-%d?mtu=%d%s%s", n, mtu, impair ? "&" : "",
+             impair ? impair : "");
     snprintf(scidr, sizeof scidr, "10.%d.0.1/24", n % 250);
     snprintf(ccidr, sizeof ccidr, "10.%d.0.2/24", n % 250);
     snprintf(sip, sizeof sip, "10.%d.0.1", n % 250);
@@ -233,9 +239,11 @@ void report_drops(int node, const char *who)
                                st.drop_oversize + st.drop_impaired + st.drop_send_failed;
     if (drops)
         fprintf(stderr,
-                "zts-bench: %s (zts): the %s node's network dropped %llu frames (queue "
-                "full %llu, send failed %llu, not peer %llu, malformed %llu, oversize %llu)\n",
-                g_row, who, drops, (unsigned long long)st.drop_queue_full,
+                "zts-bench: %s (zts): the %s node's network dropped %llu frames (impaired "
+                "%llu, queue full %llu, send failed %llu, not peer %llu, malformed %llu, "
+                "oversize %llu)\n",
+                g_row, who, drops, (unsigned long long)st.drop_impaired,
+                (unsigned long long)st.drop_queue_full,
                 (unsigned long long)st.drop_send_failed, (unsigned long long)st.drop_not_peer,
                 (unsigned long long)st.drop_malformed, (unsigned long long)st.drop_oversize);
 }

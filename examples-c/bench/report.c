@@ -56,8 +56,12 @@ void report_note(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(notes[nnotes++], sizeof notes[0], fmt, ap);
+    vsnprintf(notes[nnotes], sizeof notes[0], fmt, ap);
     va_end(ap);
+    for (int i = 0; i < nnotes; i++)
+        if (!strcmp(notes[i], notes[nnotes]))
+            return; /* said in an earlier run */
+    nnotes++;
 }
 
 static double ratio_of(const struct result *r)

@@ -64,6 +64,14 @@ struct env {
 
 int zts_node_up(const char *uri, const char *cidr);
 int env_make(struct env *e, const struct ops *o, int mtu);
+/* zts: the segment's URI also carries `impair` (a query: "loss=0.01&seed=1"). */
+int env_make_impaired(struct env *e, const struct ops *o, int mtu, const char *impair);
+/* The loss rows' kernel side (loss.c): namespaces dropping a share p each
+ * way; -1 with the reason in `why` when they cannot be made. */
+int loss_env_kernel(struct env *e, double p, char *why, size_t whylen);
+void loss_env_free(struct env *e);
+/* A socket made in the network namespace `nsfd`. */
+int netns_socket(int nsfd, int domain, int type, int protocol);
 void report_drops(int node, const char *who);
 void env_free(struct env *e);
 void set_timeouts(const struct ops *o, int fd);
