@@ -19,6 +19,9 @@ use crate::wire::{
 };
 
 mod congestion;
+// zts: SACK-based loss recovery (vendor/README.md).
+mod recovery;
+mod sack;
 
 macro_rules! tcp_trace {
     ($($arg:expr),*) => (net_log!(trace, $($arg),*));
@@ -197,6 +200,19 @@ impl RttEstimator {
         Duration::from_millis(self.rto as _)
     }
 
+    /// zts: the tail loss probe timeout (RFC 8985 section 7.2), none
+    /// before the first RTT sample.
+    fn probe_timeout(&self, one_segment: bool) -> Option<Duration> {
+        if !self.have_measurement {
+            return None;
+        }
+        let mut pto = 2 * self.srtt + TLP_MARGIN_MS;
+        if one_segment {
+            pto += TLP_DELAYED_ACK_MS;
+        }
+        Some(Duration::from_millis(pto.min(self.rto) as _))
+    }
+
     #[cfg(feature = "socket-tcp-cubic")]
     fn smoothed_rtt(&self) -> u32 {
         if self.have_measurement { self.srtt } else { 0 }
@@ -290,7 +306,6 @@ enum Timer {
     Retransmit {
         expires_at: Instant,
     },
-    FastRetransmit,
     ZeroWindowProbe {
         expires_at: Instant,
         delay: Duration,
@@ -301,6 +316,11 @@ enum Timer {
 }
 
 const ACK_DELAY_DEFAULT: Duration = Duration::from_millis(10);
+/// zts: the tail loss probe's margin over two RTTs (Linux: TCP_TIMEOUT_MIN).
+const TLP_MARGIN_MS: u32 = 2;
+/// zts: with one segment out, the probe also waits out a delayed ACK
+/// (RFC 8985: WCDelAckT).
+const TLP_DELAYED_ACK_MS: u32 = 200;
 const CLOSE_DELAY: Duration = Duration::from_millis(10_000);
 
 impl Timer {
@@ -322,7 +342,6 @@ impl Timer {
     fn should_retransmit(&self, timestamp: Instant) -> bool {
         match *self {
             Timer::Retransmit { expires_at } if timestamp >= expires_at => true,
-            Timer::FastRetransmit => true,
             _ => false,
         }
     }
@@ -351,7 +370,6 @@ impl Timer {
             } => PollAt::Ingress,
             Timer::ZeroWindowProbe { expires_at, .. } => PollAt::Time(expires_at),
             Timer::Retransmit { expires_at, .. } => PollAt::Time(expires_at),
-            Timer::FastRetransmit => PollAt::Now,
             Timer::Close { expires_at } => PollAt::Time(expires_at),
         }
     }
@@ -378,20 +396,13 @@ impl Timer {
 
     fn set_for_retransmit(&mut self, timestamp: Instant, delay: Duration) {
         match *self {
-            Timer::Idle { .. }
-            | Timer::FastRetransmit
-            | Timer::Retransmit { .. }
-            | Timer::ZeroWindowProbe { .. } => {
+            Timer::Idle { .. } | Timer::Retransmit { .. } | Timer::ZeroWindowProbe { .. } => {
                 *self = Timer::Retransmit {
                     expires_at: timestamp + delay,
                 }
             }
             Timer::Close { .. } => (),
         }
-    }
-
-    fn set_for_fast_retransmit(&mut self) {
-        *self = Timer::FastRetransmit
     }
 
     fn set_for_close(&mut self, timestamp: Instant) {
@@ -426,7 +437,7 @@ impl Timer {
     }
 
     fn is_retransmit(&self) -> bool {
-        matches!(self, Timer::Retransmit { .. } | Timer::FastRetransmit)
+        matches!(self, Timer::Retransmit { .. })
     }
 }
 
@@ -531,6 +542,19 @@ pub struct Socket<'a> {
     local_rx_dup_acks: u8,
     /// If a fast retransmit needs to occur
     pending_fast_retransmit: bool,
+    /// zts: what the receiver has SACKed above SND.UNA.
+    scoreboard: sack::Scoreboard,
+    /// zts: fast or timeout recovery, if in one.
+    recovery: recovery::Recovery,
+    /// zts: the SACK blocks sent last, repeated in later ACKs while they
+    /// still stand (RFC 2018 section 4).
+    sack_sent: [Option<(u32, u32)>; 3],
+    /// zts: when the tail loss probe fires (RFC 8985 section 7).
+    tlp_at: Option<Instant>,
+    /// zts: the probe is due: the next segment is it.
+    tlp_pending: bool,
+    /// zts: where the probe sent began, until an ACK moves SND.UNA.
+    tlp_high: Option<TcpSeqNumber>,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -640,6 +664,12 @@ impl<'a> Socket<'a> {
             local_rx_last_seq: None,
             local_rx_dup_acks: 0,
             pending_fast_retransmit: false,
+            scoreboard: sack::Scoreboard::default(),
+            recovery: recovery::Recovery::default(),
+            sack_sent: [None; 3],
+            tlp_at: None,
+            tlp_pending: false,
+            tlp_high: None,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -961,6 +991,13 @@ impl<'a> Socket<'a> {
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
+        self.pending_fast_retransmit = false;
+        self.scoreboard.clear();
+        self.recovery = recovery::Recovery::default();
+        self.sack_sent = [None; 3];
+        self.tlp_at = None;
+        self.tlp_pending = false;
+        self.tlp_high = None;
 
         #[cfg(feature = "async")]
         {
@@ -1433,11 +1470,167 @@ impl<'a> Socket<'a> {
         self.remote_last_seq - self.local_seq_no
     }
 
+    /// zts: the bytes still in the network (RFC 6675 pipe): sent and not
+    /// acknowledged, less what the receiver SACKed and, in recovery, what
+    /// is taken as lost and not resent yet.
+    fn pipe(&self) -> usize {
+        let mut pipe = self
+            .flight_size()
+            .saturating_sub(self.scoreboard.sacked_bytes());
+        if self.recovery.in_recovery() {
+            let from = self.recovery.high_rxt.max(self.local_seq_no);
+            let to = self.recovery.lost_end.min(self.remote_last_seq);
+            pipe = pipe.saturating_sub(self.scoreboard.unsacked_in(from, to));
+        }
+        pipe
+    }
+
     fn cwnd_remaining(&self) -> usize {
+        // zts: in fast recovery, Proportional Rate Reduction says how much
+        // may go; otherwise the window less what is in the network.
+        if self.recovery.phase == recovery::Phase::Fast {
+            return self.recovery.sndcnt;
+        }
         self.congestion_controller
             .inner()
             .window()
-            .saturating_sub(self.flight_size())
+            .saturating_sub(self.pipe())
+    }
+
+    /// zts: a full segment's payload: the path's and the peer's MSS, less
+    /// the options every segment carries.
+    fn send_mss(&self, cx: &mut Context) -> usize {
+        let ip_header_len = match self.tuple.map(|t| t.local.addr) {
+            #[cfg(feature = "proto-ipv4")]
+            Some(IpAddress::Ipv4(_)) => crate::wire::IPV4_HEADER_LEN,
+            #[cfg(feature = "proto-ipv6")]
+            Some(IpAddress::Ipv6(_)) => crate::wire::IPV6_HEADER_LEN,
+            None => return self.remote_mss,
+        };
+        let options_len = if self.tsval_generator.is_some() {
+            12
+        } else {
+            0
+        };
+        let local_mss = cx.ip_mtu() - ip_header_len - TCP_HEADER_LEN;
+        local_mss.min(self.remote_mss).saturating_sub(options_len)
+    }
+
+    /// zts: the segment to resend now, if in recovery (RFC 6675 NextSeg
+    /// rule 1): the first hole at or above HighRxt taken as lost, at most
+    /// `mss` long, when the window has room for it or it is the fast
+    /// retransmit itself.
+    fn retransmission_to_send(&self, mss: usize) -> Option<(TcpSeqNumber, usize)> {
+        if !self.recovery.in_recovery() {
+            return None;
+        }
+        let from = self.recovery.high_rxt.max(self.local_seq_no);
+        let end = self.recovery.lost_end.min(self.remote_last_seq);
+        let (start, stop) = self.scoreboard.next_hole(from, end)?;
+        let len = (stop - start).min(mss.max(1));
+        if self.pending_fast_retransmit || self.cwnd_remaining() >= len {
+            Some((start, len))
+        } else {
+            None
+        }
+    }
+
+    /// zts: arms the tail loss probe (RFC 8985 section 7.2) a PTO from
+    /// now, while data is out, no recovery runs and no probe is out.
+    fn arm_tlp(&mut self, now: Instant, mss: usize) {
+        let flight = self.flight_size();
+        self.tlp_at = if flight == 0 || self.recovery.in_recovery() || self.tlp_high.is_some() {
+            None
+        } else {
+            self.rtte.probe_timeout(flight <= mss).map(|pto| now + pto)
+        };
+    }
+
+    /// zts: the probe, when no new data can go: the last segment sent.
+    fn tlp_retransmission(&self, mss: usize) -> Option<(TcpSeqNumber, usize)> {
+        let new_data = self.tx_buffer.len() > self.flight_size()
+            && self.local_seq_no + self.remote_win_len > self.remote_last_seq;
+        if new_data {
+            return None;
+        }
+        let len = self.flight_size().min(mss.max(1));
+        Some((self.remote_last_seq - len, len))
+    }
+
+    /// zts: takes the SACK blocks of an ACK into the scoreboard. Blocks
+    /// outside what is sent and not acknowledged are D-SACKs (RFC 2883)
+    /// or stale, and are not taken.
+    fn take_sack_blocks(&mut self, repr: &TcpRepr, ack: TcpSeqNumber) {
+        for &(l, r) in repr.sack_ranges.iter().flatten() {
+            let (l, r) = (TcpSeqNumber(l as i32), TcpSeqNumber(r as i32));
+            if ack < l && l < r && r <= self.remote_last_seq {
+                self.scoreboard.add(l, r);
+            }
+        }
+    }
+
+    /// zts: enters, advances or ends loss recovery on an ACK that moved
+    /// SND.UNA by `ack_len` and told of `delivered` bytes that left the
+    /// network (RFC 6937 DeliveredData).
+    fn update_recovery(&mut self, cx: &mut Context, ack_len: usize, delivered: usize) {
+        let mss = self.send_mss(cx);
+        let una = self.local_seq_no;
+        let nxt = self.remote_last_seq;
+        if self.recovery.in_recovery() && una >= self.recovery.point {
+            net_debug!("loss recovery ends at {}", una);
+            self.recovery.end();
+            self.pending_fast_retransmit = false;
+            return;
+        }
+        let mut lost = self.scoreboard.lost_below(mss).filter(|&b| b > una);
+        // zts: once the tail loss probe or anything after it is SACKed,
+        // what lies below and is not SACKed was lost: it went out a PTO
+        // (two RTTs) before (RFC 8985's time-based loss detection, for the
+        // case it covers here).
+        if let (Some(high), Some((l, r))) = (self.tlp_high, self.scoreboard.highest())
+            && r > high
+        {
+            lost = Some(lost.map_or(l, |b| b.max(l)));
+        }
+        match self.recovery.phase {
+            recovery::Phase::Open => {
+                if una < nxt && (self.local_rx_dup_acks >= 3 || lost.is_some()) {
+                    let flight = self.flight_size();
+                    self.congestion_controller
+                        .inner_mut()
+                        .on_loss(cx.now(), flight);
+                    let ssthresh = self.congestion_controller.inner().ssthresh();
+                    // At least the segment at SND.UNA is lost.
+                    let lost_end = lost.unwrap_or(una).max((una + mss).min(nxt));
+                    net_debug!(
+                        "fast recovery from {} to {}, lost below {}",
+                        una,
+                        nxt,
+                        lost_end
+                    );
+                    self.recovery
+                        .enter_fast(una, nxt, lost_end, flight, ssthresh);
+                    self.pending_fast_retransmit = true;
+                    self.tlp_at = None;
+                    self.tlp_high = None;
+                    let pipe = self.pipe();
+                    self.recovery.on_delivered(delivered, pipe, mss);
+                }
+            }
+            recovery::Phase::Fast => {
+                if ack_len > 0 {
+                    // A partial ACK (RFC 6582): the segment now at SND.UNA
+                    // was lost as well.
+                    self.recovery.mark_lost((una + mss).min(nxt));
+                }
+                if let Some(b) = lost {
+                    self.recovery.mark_lost(b);
+                }
+                let pipe = self.pipe();
+                self.recovery.on_delivered(delivered, pipe, mss);
+            }
+            recovery::Phase::Timeout => {}
+        }
     }
 
     /// Return the amount of octets queued in the receive buffer. This value can be larger than
@@ -1537,44 +1730,54 @@ impl<'a> Socket<'a> {
         // segment.
         if self.remote_has_sack {
             net_debug!("sending sACK option with current assembler ranges");
-
-            // RFC 2018: The first SACK block (i.e., the one immediately following the kind and
-            // length fields in the option) MUST specify the contiguous block of data containing
-            // the segment which triggered this ACK, unless that segment advanced the
-            // Acknowledgment Number field in the header.
-            reply_repr.sack_ranges[0] = None;
-
             let ack = reply_repr.ack_number.unwrap_or(TcpSeqNumber(0));
-
-            if let Some(last_seg_seq) = self.local_rx_last_seq {
-                reply_repr.sack_ranges[0] = self
-                    .assembler
-                    .iter_data()
-                    .map(|(left, right)| (ack + left, ack + right))
-                    .find(|&(left, right)| left <= last_seg_seq && right >= last_seg_seq)
-                    .map(|(left, right)| (left.0 as u32, right.0 as u32));
-            }
-
-            if reply_repr.sack_ranges[0].is_none() {
-                // The matching segment was removed from the assembler, meaning the acknowledgement
-                // number has advanced, or there was no previous sACK.
-                //
-                // While the RFC says we SHOULD keep a list of reported sACK ranges, and iterate
-                // through those, that is currently infeasible. Instead, we offer the range with
-                // the lowest sequence number (if one exists) to hint at what segments would
-                // most quickly advance the acknowledgement number.
-                reply_repr.sack_ranges[0] = self
-                    .assembler
-                    .iter_data()
-                    .map(|(left, right)| (ack + left, ack + right))
-                    .next()
-                    .map(|(left, right)| (left.0 as u32, right.0 as u32));
-            }
+            reply_repr.sack_ranges = self.sack_blocks(ack);
+            self.sack_sent = reply_repr.sack_ranges;
         }
 
         // Since the sACK option may have changed the length of the payload, update that.
         ip_reply_repr.set_payload_len(reply_repr.buffer_len());
         (ip_reply_repr, reply_repr)
+    }
+
+    /// zts: the SACK blocks for an ACK of `ack` (RFC 2018 section 4): first
+    /// the block holding the segment that arrived last, then the blocks
+    /// sent before as they stand now, then the lowest others, as many as
+    /// the option holds. A sender that lost the ACKs carrying a block
+    /// still learns of it.
+    fn sack_blocks(&self, ack: TcpSeqNumber) -> [Option<(u32, u32)>; 3] {
+        let held = || {
+            self.assembler
+                .iter_data()
+                .map(move |(left, right)| (ack + left, ack + right))
+        };
+        let wire = |(l, r): (TcpSeqNumber, TcpSeqNumber)| (l.0 as u32, r.0 as u32);
+        let mut blocks = [None; 3];
+        let mut n = 0;
+        let mut push = |b: (u32, u32), blocks: &mut [Option<(u32, u32)>; 3]| {
+            if n < blocks.len() && !blocks[..n].contains(&Some(b)) {
+                blocks[n] = Some(b);
+                n += 1;
+            }
+        };
+        // RFC 2018: The first SACK block MUST specify the contiguous block of data
+        // containing the segment which triggered this ACK, unless that segment
+        // advanced the Acknowledgment Number field in the header.
+        if let Some(last) = self.local_rx_last_seq
+            && let Some(b) = held().find(|&(l, r)| l <= last && r >= last)
+        {
+            push(wire(b), &mut blocks);
+        }
+        for &(pl, pr) in self.sack_sent.iter().flatten() {
+            let (pl, pr) = (TcpSeqNumber(pl as i32), TcpSeqNumber(pr as i32));
+            if let Some(b) = held().find(|&(l, r)| l < pr && r > pl) {
+                push(wire(b), &mut blocks);
+            }
+        }
+        for b in held() {
+            push(wire(b), &mut blocks);
+        }
+        blocks
     }
 
     fn challenge_ack_reply(
@@ -2149,13 +2352,16 @@ impl<'a> Socket<'a> {
         }
 
         if let Some(ack_number) = repr.ack_number {
-            // TODO: When flow control is implemented,
-            // refractor the following block within that implementation
+            // zts: the SACK blocks, before SND.UNA moves past any of them.
+            let sacked_before = self.scoreboard.sacked_bytes();
+            if self.remote_has_sack {
+                self.take_sack_blocks(repr, ack_number);
+            }
+            let mut is_dup_ack = false;
 
             match self.local_rx_last_ack {
                 // Duplicate ACK if payload empty and ACK doesn't move send window ->
-                // Increment duplicate ACK count, notify congestion controller and
-                // set for retransmit if we just received the third duplicate ACK
+                // Increment duplicate ACK count and notify congestion controller
                 Some(last_rx_ack)
                     if repr.payload.is_empty()
                         && last_rx_ack == ack_number
@@ -2164,6 +2370,7 @@ impl<'a> Socket<'a> {
                 {
                     // Increment duplicate ACK count
                     self.local_rx_dup_acks = self.local_rx_dup_acks.saturating_add(1);
+                    is_dup_ack = true;
 
                     net_debug!(
                         "received duplicate ACK for seq {} (duplicate nr {}{})",
@@ -2176,18 +2383,16 @@ impl<'a> Socket<'a> {
                         }
                     );
 
-                    if self.local_rx_dup_acks == 3 {
-                        self.timer.set_for_fast_retransmit();
-                        net_debug!("started fast retransmit");
+                    // zts: in recovery the window is Proportional Rate
+                    // Reduction's, not the controller's.
+                    if !self.recovery.in_recovery() {
+                        let in_flight = self.flight_size();
+                        self.congestion_controller.inner_mut().on_dup_ack(
+                            cx.now(),
+                            self.remote_mss,
+                            in_flight,
+                        );
                     }
-
-                    // Notify of duplicate ACK
-                    let in_flight = self.flight_size();
-                    self.congestion_controller.inner_mut().on_dup_ack(
-                        cx.now(),
-                        self.remote_mss,
-                        in_flight,
-                    );
                 }
 
                 // No duplicate ACK means we reset the duplicate ACK count
@@ -2201,13 +2406,19 @@ impl<'a> Socket<'a> {
 
                     // Notify of fresh ACK
                     self.rtte.on_ack(cx.now(), ack_number);
-                    let new_flight_size = self.flight_size().saturating_sub(ack_len);
-                    self.congestion_controller.inner_mut().on_ack(
-                        cx.now(),
-                        ack_len,
-                        new_flight_size,
-                        &self.rtte,
-                    );
+                    // zts: in fast recovery the controller hears only of
+                    // the ACK that ends it, which sets its window.
+                    if self.recovery.phase != recovery::Phase::Fast
+                        || ack_number >= self.recovery.point
+                    {
+                        let new_flight_size = self.flight_size().saturating_sub(ack_len);
+                        self.congestion_controller.inner_mut().on_ack(
+                            cx.now(),
+                            ack_len,
+                            new_flight_size,
+                            &self.rtte,
+                        );
+                    }
                 }
             };
 
@@ -2223,6 +2434,22 @@ impl<'a> Socket<'a> {
             if self.remote_last_seq < self.local_seq_no {
                 self.remote_last_seq = self.local_seq_no
             }
+
+            // zts: what left the network (RFC 6937): the bytes newly
+            // acknowledged or SACKed; from a peer without SACK, a duplicate
+            // ACK stands for one segment.
+            self.scoreboard.advance(ack_number);
+            let mut delivered =
+                (ack_len + self.scoreboard.sacked_bytes()).saturating_sub(sacked_before);
+            if is_dup_ack && !self.remote_has_sack {
+                delivered += self.send_mss(cx);
+            }
+            self.update_recovery(cx, ack_len, delivered);
+            if ack_len > 0 {
+                self.tlp_high = None;
+                let mss = self.send_mss(cx);
+                self.arm_tlp(cx.now(), mss);
+            }
         }
 
         // update last remote tsval
@@ -2232,7 +2459,7 @@ impl<'a> Socket<'a> {
 
         // update timers.
         match self.timer {
-            Timer::Retransmit { .. } | Timer::FastRetransmit => {
+            Timer::Retransmit { .. } => {
                 if ack_all {
                     // RFC 6298: (5.2) ACK of all outstanding data turn off the retransmit timer.
                     self.timer.set_for_idle(cx.now(), self.keep_alive);
@@ -2357,8 +2584,9 @@ impl<'a> Socket<'a> {
     }
 
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
-        // Fast retransmits should always send, even if later congestion checks would disallow
-        if self.pending_fast_retransmit && !self.tx_buffer.is_empty() {
+        // zts: a segment to resend in recovery goes before anything else;
+        // the fast retransmit goes even where the window would not allow it.
+        if self.retransmission_to_send(self.send_mss(cx)).is_some() || self.tlp_pending {
             return true;
         }
 
@@ -2532,35 +2760,37 @@ impl<'a> Socket<'a> {
             net_debug!("timeout exceeded");
             self.set_state(State::Closed);
         } else if self.timer.should_retransmit(cx.now()) {
-            if let Timer::Retransmit { .. } = self.timer {
-                // If a retransmit timer expired, we should resend data starting at the last ACK.
-                net_debug!("retransmitting after rto");
+            net_debug!("retransmitting after rto");
 
-                // Inform the congestion controller that we're retransmitting and should enter the slow start state
-                let in_flight = self.flight_size();
-                self.congestion_controller
-                    .inner_mut()
-                    .on_rto(cx.now(), in_flight);
+            // Inform the congestion controller that we're retransmitting and should enter the slow start state
+            let in_flight = self.flight_size();
+            self.congestion_controller
+                .inner_mut()
+                .on_rto(cx.now(), in_flight);
 
+            if matches!(self.state, State::SynSent | State::SynReceived) {
                 // Rewind "last sequence number sent", as if we never
-                // had sent them. This will cause all data in the queue
-                // to be sent again.
+                // had sent them: the SYN goes again.
                 self.remote_last_seq = self.local_seq_no;
-
-                // Inform RTTE, so that it can can handle RTO backoff
-                self.rtte.on_rto();
             } else {
-                // If a fast rentrasmit timer expired, we should resend only the earliest unAcked segment
-                net_debug!("retransmitting for fast-retransmit");
-
-                // Inform the congestion controller that we're doing a fast retransmit and should enter the fast recovery state
-                let in_flight = self.flight_size();
-                self.congestion_controller
-                    .inner_mut()
-                    .on_loss(cx.now(), in_flight);
-
-                self.pending_fast_retransmit = true;
+                // zts: resend what the scoreboard says is missing, under
+                // the congestion window, rather than everything (RFC 6675
+                // section 5.1). A second timeout with nothing acknowledged
+                // in between forgets the SACK blocks, in case the receiver
+                // dropped what it had SACKed (RFC 2018 section 8).
+                if self.recovery.phase == recovery::Phase::Timeout {
+                    self.scoreboard.clear();
+                }
+                self.recovery
+                    .enter_timeout(self.local_seq_no, self.remote_last_seq);
+                self.pending_fast_retransmit = false;
             }
+
+            // Inform RTTE, so that it can can handle RTO backoff
+            self.rtte.on_rto();
+            self.tlp_at = None;
+            self.tlp_pending = false;
+            self.tlp_high = None;
 
             // Clear the `should_retransmit` state. If we can't retransmit right
             // now for whatever reason (like zero window), this avoids an
@@ -2570,6 +2800,21 @@ impl<'a> Socket<'a> {
 
             // Inform RTTE, so that it can avoid bogus measurements.
             self.rtte.on_retransmit();
+        } else if self.tlp_at.is_some_and(|at| at <= cx.now()) {
+            // zts: no ACK for a PTO: probe, so that a lost tail (or the
+            // lost ACK of one) is found in an RTT, not an RTO.
+            self.tlp_at = None;
+            self.tlp_pending = !self.recovery.in_recovery()
+                && self.flight_size() > 0
+                && matches!(
+                    self.state,
+                    State::Established
+                        | State::CloseWait
+                        | State::FinWait1
+                        | State::LastAck
+                        | State::Closing
+                );
+            net_debug!("tail loss probe due: {}", self.tlp_pending);
         }
 
         #[cfg(feature = "socket-tcp-pause-synack")]
@@ -2635,6 +2880,7 @@ impl<'a> Socket<'a> {
         };
 
         let mut is_zero_window_probe = false;
+        let mut resent = false;
 
         #[cfg_attr(
             not(feature = "segmentation-offload"),
@@ -2691,14 +2937,20 @@ impl<'a> Socket<'a> {
                 let local_mss = cx.ip_mtu() - ip_repr.header_len() - TCP_HEADER_LEN;
                 let effective_mss = local_mss.min(self.remote_mss).saturating_sub(options_len);
 
-                let offset = if self.pending_fast_retransmit {
-                    let size = effective_mss.min(self.tx_buffer.len());
-                    repr.seq_number = self.local_seq_no;
-                    repr.payload = self.tx_buffer.get_allocated(0, size);
-
+                let retransmission = if self.tlp_pending {
+                    self.tlp_retransmission(effective_mss)
+                } else {
+                    self.retransmission_to_send(effective_mss)
+                };
+                resent = retransmission.is_some();
+                let offset = if let Some((seq, len)) = retransmission {
+                    // zts: resend a hole; `len` may end with the FIN.
+                    let offset = seq - self.local_seq_no;
+                    let data = len.min(self.tx_buffer.len().saturating_sub(offset));
+                    repr.seq_number = seq;
+                    repr.payload = self.tx_buffer.get_allocated(offset, data);
                     self.pending_fast_retransmit = false;
-
-                    0
+                    offset
                 } else {
                     // Right edge of window, ie the max sequence number we're allowed to send.
                     let win_right_edge = self.local_seq_no + self.remote_win_len;
@@ -2761,6 +3013,9 @@ impl<'a> Socket<'a> {
                         // zero length would stall the connection if a window update from
                         // the remote got lost.
                         win_limit.min(device_limit)
+                    } else if self.tlp_pending {
+                        // zts: the probe goes whatever the congestion window.
+                        win_limit.min(effective_mss)
                     } else {
                         win_limit.min(device_limit).min(self.cwnd_remaining())
                     };
@@ -2895,6 +3150,24 @@ impl<'a> Socket<'a> {
             );
         }
 
+        if resent {
+            // zts: HighRxt moves past what was resent; the RTT sample in
+            // progress is void (Karn).
+            let end = repr.seq_number + repr.segment_len();
+            if end > self.recovery.high_rxt {
+                self.recovery.high_rxt = end;
+            }
+            self.rtte.on_retransmit();
+        }
+        if self.recovery.phase == recovery::Phase::Fast {
+            self.recovery.on_sent(repr.segment_len());
+        }
+        if self.tlp_pending && repr.segment_len() > 0 {
+            self.tlp_pending = false;
+            self.tlp_high = Some(repr.seq_number);
+        }
+        let probe_again = repr.segment_len() > 0 && !resent;
+
         if repr.segment_len() > 0 {
             self.rtte
                 .on_send(cx.now(), repr.seq_number + repr.segment_len());
@@ -2909,6 +3182,11 @@ impl<'a> Socket<'a> {
             // so that it will expire after RTO seconds.
             let rto = self.rtte.retransmission_timeout();
             self.timer.set_for_retransmit(cx.now(), rto);
+        }
+
+        if probe_again {
+            let mss = self.send_mss(cx);
+            self.arm_tlp(cx.now(), mss);
         }
 
         if self.state == State::Closed {
@@ -2961,10 +3239,17 @@ impl<'a> Socket<'a> {
             };
 
             // We wait for the earliest of our timers to fire.
-            *[self.timer.poll_at(), timeout_poll_at, delayed_ack_poll_at]
-                .iter()
-                .min()
-                .unwrap_or(&PollAt::Ingress)
+            // zts: and the tail loss probe's.
+            let tlp_poll_at = self.tlp_at.map_or(PollAt::Ingress, PollAt::Time);
+            *[
+                self.timer.poll_at(),
+                timeout_poll_at,
+                delayed_ack_poll_at,
+                tlp_poll_at,
+            ]
+            .iter()
+            .min()
+            .unwrap_or(&PollAt::Ingress)
         }
     }
 }
@@ -6788,6 +7073,17 @@ mod test {
             window_len: 6,
             ..SEND_TEMPL
         });
+        // zts: with one segment out, the tail loss probe fires 2 * SRTT +
+        // 2 ms + 200 ms after the ACK (SRTT is 600 ms here): the last
+        // segment goes again.
+        recv_nothing!(s, time 2001);
+        recv!(s, time 2002, Ok(TcpRepr {
+            control:    TcpControl::Psh,
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"012345"[..],
+            ..RECV_TEMPL
+        }), exact);
         // The ACK of the first packet should restart the retransmit timer and delay a retransmission.
         recv_nothing!(s, time 2399);
         // The second packet should be re-sent.
@@ -7139,14 +7435,25 @@ mod test {
             ..RECV_TEMPL
         }));
 
-        // Transmission should continue as normal after re-transitting the first segment
+        // zts: Proportional Rate Reduction (below ssthresh) lets one
+        // segment more than was delivered go: the retransmission and one
+        // new segment, then nothing until another ACK.
         recv!(s, time 1105, Ok(TcpRepr {
             seq_number: LOCAL_SEQ + 1 + (3 * 4),
             ack_number: Some(REMOTE_SEQ + 1),
             payload:    &b"eee"[..],
             ..RECV_TEMPL
         }));
-        recv!(s, time 1110, Ok(TcpRepr {
+        recv_nothing!(s, time 1106);
+
+        // The retransmission fills the hole: recovery ends, and
+        // transmission continues as normal.
+        send!(s, time 1110, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + (3 * 4)),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1120, Ok(TcpRepr {
             seq_number: LOCAL_SEQ + 1 + (3 * 5),
             ack_number: Some(REMOTE_SEQ + 1),
             payload:    &b"FFF"[..],
@@ -7154,9 +7461,9 @@ mod test {
         }));
 
         // ACK all received segments
-        send!(s, time 1120, TcpRepr {
+        send!(s, time 1130, TcpRepr {
             seq_number: REMOTE_SEQ + 1,
-            ack_number: Some(LOCAL_SEQ + 1 + (3 * 5)),
+            ack_number: Some(LOCAL_SEQ + 1 + (3 * 6)),
             ..SEND_TEMPL
         });
     }
@@ -10010,4 +10317,7 @@ mod test {
         recv_nothing!(s);
         assert_eq!(s.state, State::Closed);
     }
+
+    // zts: loss recovery's scripted cases.
+    mod loss_recovery;
 }

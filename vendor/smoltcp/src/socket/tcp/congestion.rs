@@ -35,6 +35,12 @@ pub(super) trait Controller {
 
     /// Set the maximum segment size.
     fn set_mss(&mut self, mss: usize) {}
+
+    /// zts: the slow-start threshold, the window that loss recovery
+    /// (Proportional Rate Reduction) brings the sender down to.
+    fn ssthresh(&self) -> usize {
+        usize::MAX
+    }
 }
 
 #[derive(Debug)]

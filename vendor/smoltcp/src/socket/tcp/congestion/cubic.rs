@@ -230,6 +230,11 @@ impl Controller for Cubic {
         self.idle_start = None;
     }
 
+    // zts: for Proportional Rate Reduction in the socket.
+    fn ssthresh(&self) -> usize {
+        self.ssthresh
+    }
+
     fn set_mss(&mut self, mss: usize) {
         self.mss = mss;
         self.recompute_k();

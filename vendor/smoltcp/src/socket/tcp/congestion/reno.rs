@@ -99,6 +99,11 @@ impl Controller for Reno {
         self.in_fast_recovery = false
     }
 
+    // zts: for Proportional Rate Reduction in the socket.
+    fn ssthresh(&self) -> usize {
+        self.ssthresh
+    }
+
     fn set_mss(&mut self, mss: usize) {
         self.mss = mss;
     }

@@ -1,0 +1,183 @@
+//! zts: scripted cases for SACK recovery, NewReno partial ACKs, the tail
+//! loss probe, timeout recovery and the receiver's SACK blocks.
+
+use super::*;
+
+const SEG: usize = 6;
+const DATA: &[u8; 60] = b"000000111111222222333333444444555555666666777777888888999999";
+
+/// A connection to a peer with SACK (or not) and an MSS of 6, with ten
+/// segments of `DATA` sent at time 0.
+fn sent_ten(sack: bool) -> TestSocket {
+    let mut s = socket_established_with_buffer_sizes(128, 64);
+    s.remote_has_sack = sack;
+    s.remote_mss = SEG;
+    s.send_slice(DATA).unwrap();
+    let sent = drain(&mut s, 0);
+    assert_eq!(sent.len(), 10, "{sent:?}");
+    s
+}
+
+/// Every data segment the socket sends at `time`: (offset, length).
+fn drain(s: &mut TestSocket, time: i64) -> Vec<(usize, usize)> {
+    let mut out = vec![];
+    loop {
+        s.cx.set_now(Instant::from_millis(time));
+        let mut got = None;
+        let _ = s.socket.dispatch(&mut s.cx, |_, _, (_, repr)| {
+            got = Some((repr.seq_number - (LOCAL_SEQ + 1), repr.payload.len()));
+            Ok::<(), ()>(())
+        });
+        match got {
+            Some((_, 0)) => {}
+            Some(seg) => out.push(seg),
+            None => return out,
+        }
+    }
+}
+
+/// The peer's ACK of `ack` (an offset) with SACK blocks (offsets).
+fn ack(s: &mut TestSocket, time: i64, ack: usize, blocks: &[(usize, usize)]) {
+    let mut sack_ranges = [None; 3];
+    for (slot, &(l, r)) in sack_ranges.iter_mut().zip(blocks) {
+        let base = (LOCAL_SEQ + 1).0 as u32;
+        *slot = Some((base + l as u32, base + r as u32));
+    }
+    let repr = TcpRepr {
+        seq_number: REMOTE_SEQ + 1,
+        ack_number: Some(LOCAL_SEQ + 1 + ack),
+        sack_ranges,
+        ..SEND_TEMPL
+    };
+    assert_eq!(send(s, Instant::from_millis(time), &repr), None);
+}
+
+#[test]
+fn three_losses_in_one_window_are_resent_once_each_without_a_timeout() {
+    let mut s = sent_ten(true);
+    // Segments at 0, 18 and 36 are lost; each other one brings an ACK of
+    // 0 with the receiver's blocks, newest first.
+    let acks: [&[(usize, usize)]; 7] = [
+        &[(6, 12)],
+        &[(6, 18)],
+        &[(24, 30), (6, 18)],
+        &[(24, 36), (6, 18)],
+        &[(42, 48), (24, 36), (6, 18)],
+        &[(42, 54), (24, 36), (6, 18)],
+        &[(42, 60), (24, 36), (6, 18)],
+    ];
+    let mut resent = vec![];
+    for (i, blocks) in acks.iter().enumerate() {
+        let t = 10 + i as i64;
+        ack(&mut s, t, 0, blocks);
+        resent.extend(drain(&mut s, t));
+    }
+    // The holes, once each, in order, long before any timeout.
+    assert_eq!(resent, vec![(0, SEG), (18, SEG), (36, SEG)]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Fast);
+    // The resent segments arrive: recovery ends and nothing more goes.
+    ack(&mut s, 20, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    assert_eq!(drain(&mut s, 20), vec![]);
+}
+
+#[test]
+fn partial_acks_resend_the_next_hole_for_a_peer_without_sack() {
+    let mut s = sent_ten(false);
+    // Segments at 0 and 18 are lost: an ACK, three duplicates of it, then
+    // the fast retransmit (RFC 6582).
+    for t in 10..14 {
+        ack(&mut s, t, 0, &[]);
+    }
+    let first = drain(&mut s, 14);
+    assert_eq!(first.first(), Some(&(0, SEG)), "{first:?}");
+    // The retransmission arrives: a partial ACK up to the second hole,
+    // which goes at once rather than after a timeout.
+    ack(&mut s, 20, 18, &[]);
+    let second = drain(&mut s, 20);
+    assert_eq!(second.first(), Some(&(18, SEG)), "{second:?}");
+    ack(&mut s, 30, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+}
+
+#[test]
+fn a_lost_tail_is_found_by_the_probe_not_the_timeout() {
+    let mut s = sent_ten(true);
+    // All but the last two segments arrive: an RTT sample of 10 ms.
+    ack(&mut s, 10, 48, &[]);
+    // The probe waits 2 * SRTT + 2 ms, then resends the last segment.
+    assert_eq!(drain(&mut s, 31), vec![]);
+    assert_eq!(drain(&mut s, 32), vec![(54, SEG)]);
+    // Its SACK shows the segment before it lost: it goes at once.
+    ack(&mut s, 40, 48, &[(54, 60)]);
+    assert_eq!(drain(&mut s, 40), vec![(48, SEG)]);
+    ack(&mut s, 50, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    assert_eq!(drain(&mut s, 50), vec![]);
+}
+
+#[test]
+fn a_lost_ack_of_the_tail_costs_a_probe_not_a_timeout() {
+    let mut s = sent_ten(true);
+    ack(&mut s, 10, 48, &[]);
+    // The ACK of the rest is lost; the probe brings it again.
+    assert_eq!(drain(&mut s, 32), vec![(54, SEG)]);
+    ack(&mut s, 40, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    assert_eq!(drain(&mut s, 40), vec![]);
+}
+
+#[test]
+fn a_timeout_resends_only_what_the_receiver_lacks() {
+    let mut s = sent_ten(true);
+    // Only the first segment is lost; its fast retransmission is lost too.
+    ack(&mut s, 10, 0, &[(6, 60)]);
+    assert_eq!(drain(&mut s, 10), vec![(0, SEG)]);
+    // The timeout (1 s without an RTT sample) resends the hole alone,
+    // not the 54 bytes the receiver holds.
+    assert_eq!(drain(&mut s, 999), vec![]);
+    assert_eq!(drain(&mut s, 1000), vec![(0, SEG)]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Timeout);
+    ack(&mut s, 1010, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    assert_eq!(drain(&mut s, 1010), vec![]);
+}
+
+#[test]
+fn the_receiver_repeats_its_blocks_newest_first() {
+    // RFC 2018 section 4, case 3: the 2nd, 4th, 6th and 8th of eight
+    // 500-byte segments from 5000 are lost.
+    let (mut s, segment) = setup_rfc2018_cases();
+    let base = REMOTE_SEQ.0 as u32 + 1;
+    let block = |l: u32, r: u32| Some((base + l, base + r));
+    let expected = [
+        (5000, 5500, [None, None, None]),
+        (6000, 5500, [block(6000, 6500), None, None]),
+        (7000, 5500, [block(7000, 7500), block(6000, 6500), None]),
+        (
+            8000,
+            5500,
+            [block(8000, 8500), block(7000, 7500), block(6000, 6500)],
+        ),
+    ];
+    for (seq, ack, sack_ranges) in expected {
+        let reply = send(
+            &mut s,
+            Instant::from_millis(0),
+            &TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + seq,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &segment,
+                ..SEND_TEMPL
+            },
+        );
+        if seq == 5000 {
+            // In order: the ACK may wait.
+            assert_eq!(reply, None);
+            continue;
+        }
+        let reply = reply.expect("an out-of-order segment is acknowledged at once");
+        assert_eq!(reply.ack_number, Some(REMOTE_SEQ + 1 + ack));
+        assert_eq!(reply.sack_ranges, sack_ranges, "after {seq}");
+    }
+}
