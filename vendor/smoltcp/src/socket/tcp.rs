@@ -2446,6 +2446,7 @@ impl<'a> Socket<'a> {
             }
             self.update_recovery(cx, ack_len, delivered);
             if ack_len > 0 {
+                self.tlp_pending = false;
                 self.tlp_high = None;
                 let mss = self.send_mss(cx);
                 self.arm_tlp(cx.now(), mss);
@@ -2586,7 +2587,9 @@ impl<'a> Socket<'a> {
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
         // zts: a segment to resend in recovery goes before anything else;
         // the fast retransmit goes even where the window would not allow it.
-        if self.retransmission_to_send(self.send_mss(cx)).is_some() || self.tlp_pending {
+        if self.retransmission_to_send(self.send_mss(cx)).is_some()
+            || (self.tlp_pending && self.flight_size() > 0)
+        {
             return true;
         }
 
@@ -3162,9 +3165,12 @@ impl<'a> Socket<'a> {
         if self.recovery.phase == recovery::Phase::Fast {
             self.recovery.on_sent(repr.segment_len());
         }
-        if self.tlp_pending && repr.segment_len() > 0 {
+        if self.tlp_pending {
+            // Whatever went, the probe is spent: never poll for it again.
             self.tlp_pending = false;
-            self.tlp_high = Some(repr.seq_number);
+            if repr.segment_len() > 0 {
+                self.tlp_high = Some(repr.seq_number);
+            }
         }
         let probe_again = repr.segment_len() > 0 && !resent;
 
