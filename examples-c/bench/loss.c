@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,18 @@
 static char ns_names[2][40]; /* server's, client's; "" when not made */
 
 /* Runs a shell command quietly; 0 when it succeeded. */
-static int quiet(const char *fmt, const char *a, const char *b, double p)
+static int quiet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int quiet(const char *fmt, ...)
 {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, fmt, a, b, p);
-    char full[600];
-    snprintf(full, sizeof full, "%s >/dev/null 2>&1", cmd);
-    return system(full) == 0 ? 0 : -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd - 20, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd - 20)
+        return -1;
+    strcat(cmd, " >/dev/null 2>&1");
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 int netns_socket(int nsfd, int domain, int type, int protocol)
@@ -70,7 +76,7 @@ void loss_env_free(struct env *e)
     e->snode = e->cnode = -1;
     for (int i = 0; i < 2; i++) {
         if (ns_names[i][0])
-            quiet("ip netns del %s", ns_names[i], "", 0);
+            quiet("ip netns del %s", ns_names[i]);
         ns_names[i][0] = 0;
     }
 }
@@ -86,7 +92,7 @@ int loss_env_kernel(struct env *e, double p, char *why, size_t whylen)
         snprintf(why, whylen, "needs root for its network namespaces");
         return -1;
     }
-    if (quiet("iptables --version", "", "", 0) < 0 || quiet("ethtool --version", "", "", 0) < 0) {
+    if (quiet("iptables --version") < 0 || quiet("ethtool --version") < 0) {
         snprintf(why, whylen, "needs iptables and ethtool");
         return -1;
     }
@@ -94,18 +100,18 @@ int loss_env_kernel(struct env *e, double p, char *why, size_t whylen)
     snprintf(ns_names[0], sizeof ns_names[0], "ztsb-s-%d", pid);
     snprintf(ns_names[1], sizeof ns_names[1], "ztsb-c-%d", pid);
     const char *s = ns_names[0], *c = ns_names[1];
-    int bad = quiet("ip netns add %s", s, "", 0) < 0 || quiet("ip netns add %s", c, "", 0) < 0 ||
-              quiet("ip -n %s link add veth0 type veth peer name veth0 netns %s", s, c, 0) < 0 ||
-              quiet("ip -n %s addr add " LOSS_SERVER_IP "/24 dev veth0", s, "", 0) < 0 ||
-              quiet("ip -n %s addr add 10.99.0.2/24 dev veth0", c, "", 0) < 0;
+    int bad = quiet("ip netns add %s", s) < 0 || quiet("ip netns add %s", c) < 0 ||
+              quiet("ip -n %s link add veth0 type veth peer name veth0 netns %s", s, c) < 0 ||
+              quiet("ip -n %s addr add " LOSS_SERVER_IP "/24 dev veth0", s) < 0 ||
+              quiet("ip -n %s addr add 10.99.0.2/24 dev veth0", c) < 0;
     for (int i = 0; i < 2 && !bad; i++) {
         const char *n = ns_names[i];
-        bad = quiet("ip -n %s link set lo up", n, "", 0) < 0 ||
-              quiet("ip -n %s link set veth0 up", n, "", 0) < 0 ||
-              quiet("ip netns exec %s ethtool -K veth0 tso off gso off gro off tx off", n, "", 0) < 0 ||
+        bad = quiet("ip -n %s link set lo up", n) < 0 ||
+              quiet("ip -n %s link set veth0 up", n) < 0 ||
+              quiet("ip netns exec %s ethtool -K veth0 tso off gso off gro off tx off", n) < 0 ||
               quiet("ip netns exec %s iptables -A INPUT -i veth0 -m statistic --mode random "
-                    "--probability %s%.6f -j DROP",
-                    n, "", p) < 0;
+                    "--probability %.6f -j DROP",
+                    n, p) < 0;
     }
     if (!bad) {
         char path[80];

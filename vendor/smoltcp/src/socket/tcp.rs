@@ -540,8 +540,6 @@ pub struct Socket<'a> {
     /// The number of packets received directly after
     /// each other which have the same ACK number.
     local_rx_dup_acks: u8,
-    /// If a fast retransmit needs to occur
-    pending_fast_retransmit: bool,
     /// zts: what the receiver has SACKed above SND.UNA.
     scoreboard: sack::Scoreboard,
     /// zts: fast or timeout recovery, if in one.
@@ -663,7 +661,6 @@ impl<'a> Socket<'a> {
             local_rx_last_ack: None,
             local_rx_last_seq: None,
             local_rx_dup_acks: 0,
-            pending_fast_retransmit: false,
             scoreboard: sack::Scoreboard::default(),
             recovery: recovery::Recovery::default(),
             sack_sent: [None; 3],
@@ -991,7 +988,6 @@ impl<'a> Socket<'a> {
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
-        self.pending_fast_retransmit = false;
         self.scoreboard.clear();
         self.recovery = recovery::Recovery::default();
         self.sack_sent = [None; 3];
@@ -1528,7 +1524,7 @@ impl<'a> Socket<'a> {
         let end = self.recovery.lost_end.min(self.remote_last_seq);
         let (start, stop) = self.scoreboard.next_hole(from, end)?;
         let len = (stop - start).min(mss.max(1));
-        if self.pending_fast_retransmit || self.cwnd_remaining() >= len {
+        if self.recovery.fast_retransmit_due() || self.cwnd_remaining() >= len {
             Some((start, len))
         } else {
             None
@@ -1579,7 +1575,6 @@ impl<'a> Socket<'a> {
         if self.recovery.in_recovery() && una >= self.recovery.point {
             net_debug!("loss recovery ends at {}", una);
             self.recovery.end();
-            self.pending_fast_retransmit = false;
             return;
         }
         let mut lost = self.scoreboard.lost_below(mss).filter(|&b| b > una);
@@ -1610,8 +1605,8 @@ impl<'a> Socket<'a> {
                     );
                     self.recovery
                         .enter_fast(una, nxt, lost_end, flight, ssthresh);
-                    self.pending_fast_retransmit = true;
                     self.tlp_at = None;
+                    self.tlp_pending = false;
                     self.tlp_high = None;
                     let pipe = self.pipe();
                     self.recovery.on_delivered(delivered, pipe, mss);
@@ -2587,28 +2582,12 @@ impl<'a> Socket<'a> {
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
         // zts: a segment to resend in recovery goes before anything else;
         // the fast retransmit goes even where the window would not allow it.
-        if self.retransmission_to_send(self.send_mss(cx)).is_some()
+        let effective_mss = self.send_mss(cx);
+        if self.retransmission_to_send(effective_mss).is_some()
             || (self.tlp_pending && self.flight_size() > 0)
         {
             return true;
         }
-
-        let ip_header_len = match self.tuple.unwrap().local.addr {
-            #[cfg(feature = "proto-ipv4")]
-            IpAddress::Ipv4(_) => crate::wire::IPV4_HEADER_LEN,
-            #[cfg(feature = "proto-ipv6")]
-            IpAddress::Ipv6(_) => crate::wire::IPV6_HEADER_LEN,
-        };
-
-        // The effective max segment size, taking into account the options and the local and remote limits.
-        let options_len = if self.tsval_generator.is_some() {
-            12
-        } else {
-            0
-        };
-
-        let local_mss = cx.ip_mtu() - ip_header_len - TCP_HEADER_LEN;
-        let effective_mss = local_mss.min(self.remote_mss).saturating_sub(options_len);
 
         // Have we sent data that hasn't been ACKed yet?
         let data_in_flight = self.remote_last_seq != self.local_seq_no;
@@ -2786,7 +2765,6 @@ impl<'a> Socket<'a> {
                 }
                 self.recovery
                     .enter_timeout(self.local_seq_no, self.remote_last_seq);
-                self.pending_fast_retransmit = false;
             }
 
             // Inform RTTE, so that it can can handle RTO backoff
@@ -2952,7 +2930,6 @@ impl<'a> Socket<'a> {
                     let data = len.min(self.tx_buffer.len().saturating_sub(offset));
                     repr.seq_number = seq;
                     repr.payload = self.tx_buffer.get_allocated(offset, data);
-                    self.pending_fast_retransmit = false;
                     offset
                 } else {
                     // Right edge of window, ie the max sequence number we're allowed to send.

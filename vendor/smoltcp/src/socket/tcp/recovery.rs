@@ -89,6 +89,12 @@ impl Recovery {
         };
     }
 
+    /// The fast retransmit, the first segment of a fast recovery, has not
+    /// gone yet: it goes whatever PRR allows.
+    pub fn fast_retransmit_due(&self) -> bool {
+        self.phase == Phase::Fast && self.prr_out == 0
+    }
+
     pub fn end(&mut self) {
         self.phase = Phase::Open;
     }

@@ -40,10 +40,6 @@ impl Scoreboard {
         self.sacked = 0;
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Bytes the receiver holds above SND.UNA.
     pub fn sacked_bytes(&self) -> usize {
         self.sacked
@@ -180,12 +176,6 @@ impl Scoreboard {
         }
         (to - from) - held
     }
-
-    /// Whether [left, right) is already known to be held (a D-SACK block
-    /// reports such a range, RFC 2883).
-    pub fn covers(&self, left: TcpSeqNumber, right: TcpSeqNumber) -> bool {
-        self.blocks().iter().any(|&(l, r)| l <= left && right <= r)
-    }
 }
 
 #[cfg(test)]
@@ -246,7 +236,7 @@ mod test {
         assert_eq!(b.blocks(), &[(s(350), s(400))]);
         assert_eq!(b.sacked_bytes(), 50);
         b.advance(s(400));
-        assert!(b.is_empty());
+        assert!(b.blocks().is_empty());
         assert_eq!(b.sacked_bytes(), 0);
     }
 
@@ -284,7 +274,5 @@ mod test {
         assert_eq!(b.unsacked_in(s(0), s(500)), 300);
         assert_eq!(b.unsacked_in(s(150), s(350)), 100);
         assert_eq!(b.unsacked_in(s(500), s(400)), 0);
-        assert!(b.covers(s(120), s(180)));
-        assert!(!b.covers(s(150), s(250)));
     }
 }
