@@ -6,6 +6,7 @@ use core::fmt::Display;
 #[cfg(feature = "async")]
 use core::task::Waker;
 use core::{fmt, mem};
+use managed::ManagedSlice;
 
 use crate::phy::PacketMeta;
 #[cfg(feature = "async")]
@@ -522,6 +523,9 @@ pub struct Socket<'a> {
     /// The sending window scaling factor advertised to remotes which support RFC 1323.
     /// It is zero if the window <= 64KiB and/or the remote does not support it.
     remote_win_shift: u8,
+    /// zts: the receive buffer capacity the window scale is chosen for at
+    /// SYN, when the buffer may grow beyond its capacity today.
+    rx_capacity_max: usize,
     /// The remote window size, relative to local_seq_no
     /// I.e. we're allowed to send octets until local_seq_no+remote_win_len
     remote_win_len: usize,
@@ -609,6 +613,58 @@ impl<'a> Socket<'a> {
         Some(edge.map_or(new, |e| e.max(new)))
     }
 
+    /// The window scale that lets a window of `rx_capacity` bytes be
+    /// advertised: the smallest one whose scaled 16-bit field can hold it.
+    fn win_shift_for(rx_capacity: usize) -> u8 {
+        let rx_cap_log2 = mem::size_of::<usize>() * 8 - rx_capacity.leading_zeros() as usize;
+        rx_cap_log2.saturating_sub(16) as u8
+    }
+
+    /// zts: lets the receive buffer grow to `capacity` bytes later
+    /// (`grow_recv_buffer`): the window scale offered at SYN is chosen for
+    /// it. Takes effect at the next `connect` or `listen`.
+    pub fn set_recv_capacity_max(&mut self, capacity: usize) {
+        self.rx_capacity_max = capacity.min(1 << 30);
+        self.remote_win_shift =
+            Self::win_shift_for(self.rx_buffer.capacity().max(self.rx_capacity_max));
+    }
+
+    /// zts: moves the receive buffer onto larger storage, keeping queued
+    /// and out-of-order data; the window grows by the difference. Gives
+    /// back the old storage, or `storage` when it is smaller than the
+    /// buffer. A window already advertised never shrinks this way.
+    pub fn grow_recv_buffer<S>(
+        &mut self,
+        storage: S,
+    ) -> Result<ManagedSlice<'a, u8>, ManagedSlice<'a, u8>>
+    where
+        S: Into<ManagedSlice<'a, u8>>,
+    {
+        self.rx_buffer.grow(storage)
+    }
+
+    /// zts: moves the send buffer onto larger storage, keeping queued
+    /// data, sent or not. As `grow_recv_buffer`.
+    pub fn grow_send_buffer<S>(
+        &mut self,
+        storage: S,
+    ) -> Result<ManagedSlice<'a, u8>, ManagedSlice<'a, u8>>
+    where
+        S: Into<ManagedSlice<'a, u8>>,
+    {
+        self.tx_buffer.grow(storage)
+    }
+
+    /// zts: the congestion window in bytes, for send buffers that follow it.
+    pub fn congestion_window(&self) -> usize {
+        self.congestion_controller.inner().window()
+    }
+
+    /// zts: the peer's receive window in bytes, as last advertised.
+    pub fn send_window(&self) -> usize {
+        self.remote_win_len
+    }
+
     /// zts: the receive and send buffers, to reuse their storage.
     pub fn into_buffers(self) -> (SocketBuffer<'a>, SocketBuffer<'a>) {
         (self.rx_buffer, self.tx_buffer)
@@ -631,8 +687,6 @@ impl<'a> Socket<'a> {
         if rx_capacity > (1 << 30) {
             panic!("receiving buffer too large, cannot exceed 1 GiB")
         }
-        let rx_cap_log2 = mem::size_of::<usize>() * 8 - rx_capacity.leading_zeros() as usize;
-
         Socket {
             state: State::Closed,
             timer: Timer::new(),
@@ -653,7 +707,8 @@ impl<'a> Socket<'a> {
             remote_last_win: 0,
             remote_win_edge: None,
             remote_win_len: 0,
-            remote_win_shift: rx_cap_log2.saturating_sub(16) as u8,
+            remote_win_shift: Self::win_shift_for(rx_capacity),
+            rx_capacity_max: 0,
             remote_win_scale: None,
             remote_has_sack: false,
             remote_mss: DEFAULT_MSS,
@@ -963,9 +1018,6 @@ impl<'a> Socket<'a> {
     }
 
     fn reset(&mut self) {
-        let rx_cap_log2 =
-            mem::size_of::<usize>() * 8 - self.rx_buffer.capacity().leading_zeros() as usize;
-
         self.state = State::Closed;
         self.timer = Timer::new();
         self.rtte = RttEstimator::default();
@@ -983,7 +1035,8 @@ impl<'a> Socket<'a> {
         self.remote_win_edge = None;
         self.remote_win_len = 0;
         self.remote_win_scale = None;
-        self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
+        self.remote_win_shift =
+            Self::win_shift_for(self.rx_buffer.capacity().max(self.rx_capacity_max));
         self.remote_mss = DEFAULT_MSS;
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
@@ -10303,4 +10356,7 @@ mod test {
 
     // zts: loss recovery's scripted cases.
     mod loss_recovery;
+
+    // zts: buffers that grow.
+    mod buffer_growth;
 }

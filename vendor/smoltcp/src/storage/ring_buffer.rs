@@ -54,6 +54,28 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
         }
     }
 
+    /// zts: moves the buffer onto `storage`, which is at least as large,
+    /// and gives back the old storage (or `storage` itself when it is too
+    /// small). Every element of the old storage is kept at the same offset
+    /// from the read position, the unallocated ones too, so data a caller
+    /// wrote ahead of the allocated part (`write_unallocated`) survives.
+    pub fn grow<S>(&mut self, storage: S) -> Result<ManagedSlice<'a, T>, ManagedSlice<'a, T>>
+    where
+        S: Into<ManagedSlice<'a, T>>,
+        T: Copy,
+    {
+        let mut storage = storage.into();
+        let old_len = self.capacity();
+        if storage.len() < old_len {
+            return Err(storage);
+        }
+        let (head, tail) = self.storage.split_at(self.read_at);
+        storage[..tail.len()].copy_from_slice(tail);
+        storage[tail.len()..old_len].copy_from_slice(head);
+        self.read_at = 0;
+        Ok(core::mem::replace(&mut self.storage, storage))
+    }
+
     /// Clear the ring buffer.
     pub fn clear(&mut self) {
         self.read_at = 0;
@@ -418,6 +440,27 @@ impl<'a, T: 'a> From<ManagedSlice<'a, T>> for RingBuffer<'a, T> {
 
 #[cfg(test)]
 mod test {
+
+    #[test]
+    fn test_grow_keeps_allocated_and_unallocated_elements() {
+        // zts: data ahead of the allocated part is kept across the move.
+        let mut ring = RingBuffer::new(vec![0u8; 8]);
+        assert_eq!(ring.enqueue_slice(&[1, 2, 3, 4, 5, 6]), 6);
+        let mut scratch = [0u8; 4];
+        assert_eq!(ring.dequeue_slice(&mut scratch), 4);
+        assert_eq!(ring.enqueue_slice(&[7, 8, 9]), 3); // wraps: read_at 4, length 5
+        assert_eq!(ring.write_unallocated(0, &[10]), 1);
+        assert!(ring.grow(vec![0u8; 4]).is_err());
+        let old = ring.grow(vec![0u8; 16]).unwrap();
+        assert_eq!(old.len(), 8);
+        assert_eq!(ring.capacity(), 16);
+        assert_eq!(ring.len(), 5);
+        ring.enqueue_unallocated(1);
+        let mut out = [0u8; 6];
+        assert_eq!(ring.dequeue_slice(&mut out), 6);
+        assert_eq!(out, [5, 6, 7, 8, 9, 10]);
+        assert_eq!(ring.window(), 16);
+    }
     use super::*;
 
     #[test]
