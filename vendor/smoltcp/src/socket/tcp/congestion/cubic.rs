@@ -78,7 +78,10 @@ impl Controller for Cubic {
     }
 
     fn on_ack(&mut self, now: Instant, len: usize, in_flight: usize, rtt: &RttEstimator) {
-        let segment = len.min(self.mss);
+        // zts: growth counts every byte an ACK covers (RFC 3465, as Linux
+        // counts every segment): with one ACK per two segments, counting
+        // one MSS per ACK grew slow start by half per RTT, not double.
+        let segment = len;
 
         self.absorb_idle(now);
 
@@ -104,7 +107,7 @@ impl Controller for Cubic {
             self.w_est = self.cwnd as f64;
             return;
         } else if self.cwnd < self.ssthresh {
-            // Slow start: increase `cwnd` by 1 MSS per ACK.
+            // Slow start: increase `cwnd` by what was acknowledged.
             self.cwnd = self
                 .cwnd
                 .saturating_add(segment)
@@ -326,6 +329,17 @@ mod test {
     }
 
     #[test]
+    fn slow_start_grows_by_every_byte_acknowledged() {
+        // zts: an ACK of two segments (a delayed ACK) counts both.
+        let mut cubic = Cubic::new();
+        cubic.set_mss(MSS);
+        cubic.set_remote_window(MSS * 1024);
+        let initial_cwnd = cubic.window();
+        ack(&mut cubic, 2 * MSS, Instant::from_millis(0));
+        assert_eq!(cubic.window(), initial_cwnd + 2 * MSS);
+    }
+
+    #[test]
     fn congestion_avoidance_works() {
         let mut cubic = Cubic::new();
         cubic.set_mss(MSS);
@@ -485,13 +499,13 @@ mod test {
         assert_eq!(cubic.recovery_start, None);
         assert_eq!(cubic.w_max, w_max_before_rto);
 
-        // slow start grows by at most the MSS per ack
+        // zts: slow start grows by every byte acknowledged, not one MSS per ack
         let initial_cwnd = cubic.window();
-        for i in 0..10 {
+        for i in 0..5 {
             let initial_cwnd = cubic.window();
             let now = Instant::from_millis(i);
             ack(&mut cubic, MSS * 2, now);
-            assert_eq!(cubic.window(), initial_cwnd + MSS);
+            assert_eq!(cubic.window(), initial_cwnd + MSS * 2);
         }
         assert_eq!(cubic.window(), initial_cwnd + MSS * 10);
 

@@ -57,8 +57,10 @@ impl Controller for Reno {
         }
 
         let inc = if self.cwnd < self.ssthresh {
-            // Slow start: increase `cwnd` by 1 MSS per ACK.
-            len.min(self.mss)
+            // Slow start: increase `cwnd` by what was acknowledged.
+            // zts: every byte counts (RFC 3465, as Linux), not one MSS per
+            // ACK, or delayed ACKs halve slow start's growth.
+            len
         } else {
             // Congestion avoidance: increase by ~1 MSS per RTT.
             (self.mss * self.mss / self.cwnd).max(1)
@@ -129,6 +131,17 @@ mod test {
 
     fn rtte() -> RttEstimator {
         RttEstimator::default()
+    }
+
+    #[test]
+    fn slow_start_grows_by_every_byte_acknowledged() {
+        // zts: an ACK of two segments (a delayed ACK) counts both.
+        let mut reno = Reno::new();
+        reno.set_mss(MSS);
+        reno.set_remote_window(MSS * 1024);
+        let initial_cwnd = reno.window();
+        ack(&mut reno, 2 * MSS, Instant::from_millis(0));
+        assert_eq!(reno.window(), initial_cwnd + 2 * MSS);
     }
 
     #[test]
