@@ -21,6 +21,7 @@ use crate::wire::{
 
 mod congestion;
 // zts: SACK-based loss recovery (vendor/README.md).
+mod rack;
 mod recovery;
 mod sack;
 
@@ -548,6 +549,8 @@ pub struct Socket<'a> {
     scoreboard: sack::Scoreboard,
     /// zts: fast or timeout recovery, if in one.
     recovery: recovery::Recovery,
+    /// zts: this recovery's retransmissions, to find lost ones by time.
+    retransmissions: rack::Retransmissions,
     /// zts: the SACK blocks sent last, repeated in later ACKs while they
     /// still stand (RFC 2018 section 4).
     sack_sent: [Option<(u32, u32)>; 3],
@@ -718,6 +721,7 @@ impl<'a> Socket<'a> {
             local_rx_dup_acks: 0,
             scoreboard: sack::Scoreboard::default(),
             recovery: recovery::Recovery::default(),
+            retransmissions: rack::Retransmissions::default(),
             sack_sent: [None; 3],
             tlp_at: None,
             tlp_pending: false,
@@ -1043,6 +1047,7 @@ impl<'a> Socket<'a> {
         self.challenge_ack_timer = Instant::from_secs(0);
         self.scoreboard.clear();
         self.recovery = recovery::Recovery::default();
+        self.retransmissions.clear();
         self.sack_sent = [None; 3];
         self.tlp_at = None;
         self.tlp_pending = false;
@@ -1546,6 +1551,18 @@ impl<'a> Socket<'a> {
             .saturating_sub(self.pipe())
     }
 
+    /// zts: how long a retransmission may take to arrive before something
+    /// sent after it arriving first means it was lost: an RTT and RACK's
+    /// reordering window (a quarter RTT), at least a millisecond.
+    fn rack_wait(&self) -> Duration {
+        let srtt = if self.rtte.have_measurement {
+            self.rtte.srtt
+        } else {
+            self.rtte.rto
+        };
+        Duration::from_millis((srtt + (srtt / 4).max(1)) as u64)
+    }
+
     /// zts: a full segment's payload: the path's and the peer's MSS, less
     /// the options every segment carries.
     fn send_mss(&self, cx: &mut Context) -> usize {
@@ -1628,7 +1645,22 @@ impl<'a> Socket<'a> {
         if self.recovery.in_recovery() && una >= self.recovery.point {
             net_debug!("loss recovery ends at {}", una);
             self.recovery.end();
+            self.retransmissions.clear();
             return;
+        }
+        // zts: a retransmission that something sent after it overtook is
+        // lost: it goes again (RACK, RFC 8985 section 6.2), not at the
+        // next timeout.
+        if self.recovery.in_recovery() {
+            let wait = self.rack_wait();
+            if let Some(start) =
+                self.retransmissions
+                    .detect_lost(una, &self.scoreboard, cx.now(), wait)
+                && start < self.recovery.high_rxt
+            {
+                net_debug!("retransmission at {} lost", start);
+                self.recovery.high_rxt = start.max(una);
+            }
         }
         let mut lost = self.scoreboard.lost_below(mss).filter(|&b| b > una);
         // zts: once the tail loss probe or anything after it is SACKed,
@@ -1658,6 +1690,7 @@ impl<'a> Socket<'a> {
                     );
                     self.recovery
                         .enter_fast(una, nxt, lost_end, flight, ssthresh);
+                    self.retransmissions.clear();
                     self.tlp_at = None;
                     self.tlp_pending = false;
                     self.tlp_high = None;
@@ -2818,6 +2851,7 @@ impl<'a> Socket<'a> {
                 }
                 self.recovery
                     .enter_timeout(self.local_seq_no, self.remote_last_seq);
+                self.retransmissions.clear();
             }
 
             // Inform RTTE, so that it can can handle RTO backoff
@@ -3190,6 +3224,8 @@ impl<'a> Socket<'a> {
             if end > self.recovery.high_rxt {
                 self.recovery.high_rxt = end;
             }
+            self.retransmissions
+                .sent(repr.seq_number, end, cx.now(), self.remote_last_seq);
             self.rtte.on_retransmit();
         }
         if self.recovery.phase == recovery::Phase::Fast {

@@ -181,3 +181,26 @@ fn the_receiver_repeats_its_blocks_newest_first() {
         assert_eq!(reply.sack_ranges, sack_ranges, "after {seq}");
     }
 }
+
+#[test]
+fn a_lost_retransmission_is_found_by_time_not_the_timeout() {
+    let mut s = sent_ten(true);
+    // An RTT of 10 ms is known: the wait is 10 ms plus a quarter.
+    s.rtte.sample(10);
+    // The first segment is lost; its fast retransmission goes at 10.
+    ack(&mut s, 10, 0, &[(6, 60)]);
+    assert_eq!(drain(&mut s, 10), vec![(0, SEG)]);
+    // New data sent after it, which arrives while the retransmission
+    // does not: it is lost too, but may still be on its way until 22.
+    s.send_slice(b"aaaaaa").unwrap();
+    ack(&mut s, 15, 0, &[(6, 60)]);
+    assert_eq!(drain(&mut s, 15), vec![(60, SEG)]);
+    ack(&mut s, 21, 0, &[(6, 66)]);
+    assert_eq!(drain(&mut s, 21), vec![]);
+    // Past the wait, the next ACK has it resent, long before the timeout.
+    ack(&mut s, 23, 0, &[(6, 66)]);
+    assert_eq!(drain(&mut s, 23), vec![(0, SEG)]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Fast);
+    ack(&mut s, 40, 66, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+}
