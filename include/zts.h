@@ -380,6 +380,16 @@ int zts_node_free(int node);
 int zts_node_set_default(int node);
 
 /*
+ Sets how far the send and receive buffers of the node's TCP sockets
+ created from now on may grow by themselves, each way: from 512 KiB
+ they grow as a connection's rate times its RTT asks (16 MiB by default;
+ the pages are mapped as data fills them). A socket given SO_RCVBUF or
+ SO_SNDBUF before it connects keeps that size instead, as on Linux.
+ Errors: ENODEV, EINVAL (`bytes` outside 4 KiB..32 MiB).
+ */
+int zts_node_set_tcp_buffer_max(int node, size_t bytes);
+
+/*
  The library's version, e.g. "0.1.0"; a static string, never freed.
  */
 const char *zts_version(void);

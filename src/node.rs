@@ -3,7 +3,9 @@
 
 use crate::error::{Errno, Result};
 use crate::events::{self, Kind};
-use crate::socket::options::{DEFAULT_BUF, SockOpts, TCP_DEFAULT_BUF};
+use crate::socket::options::{
+    DEFAULT_BUF, MAX_BUF, MIN_BUF, SockOpts, TCP_DEFAULT_BUF, TCP_DEFAULT_BUF_MAX,
+};
 use crate::socket::{Proto, Socket};
 use crate::stack::route::{NetAddr, Route, Routing, parse_cidr};
 use crate::stack::{self, NetSpec, Running, StackHandle};
@@ -16,7 +18,7 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 
 /// Most addresses one network of a node carries (smoltcp's compile-time limit).
 pub const MAX_ADDRS_PER_NET: usize = 8;
@@ -48,6 +50,8 @@ struct NodeInner {
 pub struct Node {
     pub id: i32,
     inner: Mutex<NodeInner>,
+    /// How far a TCP connection's buffers grow by themselves (tune.rs).
+    tcp_buf_max: AtomicUsize,
 }
 
 /// splitmix64's finaliser: every input bit reaches every output bit.
@@ -82,6 +86,7 @@ pub fn new_node() -> Result<i32> {
     let node = Arc::new(Node {
         id,
         inner: Mutex::new(NodeInner::default()),
+        tcp_buf_max: AtomicUsize::new(TCP_DEFAULT_BUF_MAX),
     });
     NODES.lock().insert(id, node);
     Ok(id)
@@ -112,6 +117,16 @@ pub fn default_node() -> Result<Arc<Node>> {
 }
 
 impl Node {
+    /// Sets how far the buffers of TCP sockets created from now on may
+    /// grow, each way, within the range SO_RCVBUF takes.
+    pub fn set_tcp_buffer_max(&self, bytes: usize) -> Result<()> {
+        if !(MIN_BUF..=MAX_BUF).contains(&bytes) {
+            return Err(Errno::EINVAL);
+        }
+        self.tcp_buf_max.store(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Joins the network `uri` names; the node must be stopped.
     pub fn join(&self, uri: &str) -> Result<i32> {
         let uri = TapUri::parse(uri)?;
@@ -391,15 +406,17 @@ impl Node {
             }
             _ => return Err(Errno::EINVAL),
         };
+        let max = self.tcp_buf_max.load(Ordering::Relaxed);
         let buf = if proto == Proto::Tcp {
-            TCP_DEFAULT_BUF
+            TCP_DEFAULT_BUF.min(max)
         } else {
             DEFAULT_BUF
         };
         let opts = SockOpts {
             nonblocking: ty & libc::SOCK_NONBLOCK != 0,
-            rcvbuf: buf,
-            sndbuf: buf,
+            rcvbuf: buf.min(max),
+            sndbuf: buf.min(max),
+            tcp_buf_max: max,
             ..SockOpts::default()
         };
         Ok(Socket::new(self.handle()?, domain, proto, opts))

@@ -54,6 +54,20 @@ pub fn unmap(buf: &'static mut [u8]) {
     unsafe { libc::munmap(p.cast(), len) };
 }
 
+/// Gives the pages of `buf`, a whole mapping from [`map`], back to the
+/// kernel while keeping the mapping: they read as zeros and cost memory
+/// again only once written. Other memory is left alone.
+pub fn release(buf: &mut [u8]) {
+    let (p, len) = (buf.as_mut_ptr(), buf.len());
+    if LIVE.lock().get(&(p as usize)) != Some(&len) {
+        return;
+    }
+    // SAFETY: `p..p + len` is one whole private anonymous mapping of ours
+    // (checked above), page-aligned as mmap returns it, and `buf` borrows
+    // it mutably, so no one else reads it while its contents drop to zero.
+    unsafe { libc::madvise(p.cast(), len, libc::MADV_DONTNEED) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +81,18 @@ mod tests {
         unmap(buf);
         assert!(!LIVE.lock().contains_key(&addr));
         assert!(map(0).is_none());
+    }
+
+    #[test]
+    fn released_pages_read_as_zeros_and_stay_usable() {
+        let buf = map(1 << 16).unwrap();
+        buf[4096 * 3] = 9;
+        release(buf);
+        assert!(buf.iter().all(|b| *b == 0));
+        buf[5] = 1;
+        let mut other = vec![7u8; 16];
+        release(&mut other);
+        assert_eq!(other, vec![7u8; 16]);
+        unmap(buf);
     }
 }

@@ -219,6 +219,20 @@ pub extern "C" fn zts_node_set_default(node: c_int) -> c_int {
     })
 }
 
+/// Sets how far the send and receive buffers of the node's TCP sockets
+/// created from now on may grow by themselves, each way: from 512 KiB
+/// they grow as a connection's rate times its RTT asks (16 MiB by default;
+/// the pages are mapped as data fills them). A socket given SO_RCVBUF or
+/// SO_SNDBUF before it connects keeps that size instead, as on Linux.
+/// Errors: ENODEV, EINVAL (`bytes` outside 4 KiB..32 MiB).
+#[unsafe(no_mangle)]
+pub extern "C" fn zts_node_set_tcp_buffer_max(node: c_int, bytes: usize) -> c_int {
+    call(-1, || {
+        node::get(node)?.set_tcp_buffer_max(bytes)?;
+        Ok(0)
+    })
+}
+
 /// The library's version, e.g. "0.1.0"; a static string, never freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn zts_version() -> *const c_char {

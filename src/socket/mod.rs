@@ -89,6 +89,8 @@ pub struct SockState {
     pub rx_capacity: usize,
     /// Bytes a write can queue, as of the last look under the pipe.
     pub tx_free: usize,
+    /// The connection's send buffer size (it grows, stack/tune.rs).
+    pub tx_capacity: usize,
     /// Datagram sockets queue whole messages instead of bytes.
     pub rx_dgrams: DatagramQueue,
     pub tx_dgrams: DatagramQueue,
@@ -147,6 +149,7 @@ impl Socket {
                 rx_queued: 0,
                 rx_capacity: opts.rcvbuf,
                 tx_free: 0,
+                tx_capacity: opts.sndbuf,
                 rx_dgrams: DatagramQueue::new(opts.rcvbuf),
                 tx_dgrams: DatagramQueue::new(opts.sndbuf),
                 rx_eof: false,

@@ -7,6 +7,9 @@ pub const DEFAULT_BUF: usize = 256 * 1024;
 /// calls read and write smoltcp's, stack/pipe.rs), so it is the whole
 /// window: at 256 KiB a flow over the VXLAN overlay ran 20% slower.
 pub const TCP_DEFAULT_BUF: usize = 512 * 1024;
+/// The most a TCP connection's buffers grow to by themselves (tune.rs),
+/// unless the node says otherwise.
+pub const TCP_DEFAULT_BUF_MAX: usize = 16 * 1024 * 1024;
 pub const MIN_BUF: usize = 4096;
 pub const MAX_BUF: usize = 32 * 1024 * 1024;
 pub const DEFAULT_HOPS: u8 = 64;
@@ -22,6 +25,11 @@ pub struct SockOpts {
     pub sndtimeo: Option<Duration>,
     pub rcvbuf: usize,
     pub sndbuf: usize,
+    /// Set by SO_RCVBUF / SO_SNDBUF: the size stays as set.
+    pub rcvbuf_locked: bool,
+    pub sndbuf_locked: bool,
+    /// How far a TCP connection's buffers may grow (the node's setting).
+    pub tcp_buf_max: usize,
     pub reuseaddr: bool,
     pub keepalive: bool,
     pub broadcast: bool,
@@ -48,6 +56,9 @@ impl Default for SockOpts {
             sndtimeo: None,
             rcvbuf: DEFAULT_BUF,
             sndbuf: DEFAULT_BUF,
+            rcvbuf_locked: false,
+            sndbuf_locked: false,
+            tcp_buf_max: TCP_DEFAULT_BUF_MAX,
             reuseaddr: false,
             keepalive: false,
             broadcast: false,

@@ -149,8 +149,14 @@ impl Socket {
         match (level, name) {
             (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => o.rcvtimeo = read_timeval(val)?,
             (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => o.sndtimeo = read_timeval(val)?,
-            (libc::SOL_SOCKET, libc::SO_RCVBUF) => o.rcvbuf = clamp_buf(read_int(val)? as i64),
-            (libc::SOL_SOCKET, libc::SO_SNDBUF) => o.sndbuf = clamp_buf(read_int(val)? as i64),
+            (libc::SOL_SOCKET, libc::SO_RCVBUF) => {
+                o.rcvbuf = clamp_buf(read_int(val)? as i64);
+                o.rcvbuf_locked = true;
+            }
+            (libc::SOL_SOCKET, libc::SO_SNDBUF) => {
+                o.sndbuf = clamp_buf(read_int(val)? as i64);
+                o.sndbuf_locked = true;
+            }
             (libc::SOL_SOCKET, libc::SO_REUSEADDR) => o.reuseaddr = read_bool(val)?,
             (libc::SOL_SOCKET, libc::SO_BROADCAST) => o.broadcast = read_bool(val)?,
             (libc::SOL_SOCKET, libc::SO_RCVLOWAT) => o.rcvlowat = read_int(val)?.max(1) as usize,
@@ -252,6 +258,14 @@ impl Socket {
         let bytes: Result<Vec<u8>> = match (level, name) {
             (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => Ok(timeval_bytes(o.rcvtimeo)),
             (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => Ok(timeval_bytes(o.sndtimeo)),
+            // A connection's buffers grow (stack/tune.rs): their size now,
+            // as Linux reports after autotuning.
+            (libc::SOL_SOCKET, libc::SO_RCVBUF) if tcp && st.pipe.is_some() => {
+                int(st.rx_capacity as i32)
+            }
+            (libc::SOL_SOCKET, libc::SO_SNDBUF) if tcp && st.pipe.is_some() => {
+                int(st.tx_capacity as i32)
+            }
             (libc::SOL_SOCKET, libc::SO_RCVBUF) => int(o.rcvbuf as i32),
             (libc::SOL_SOCKET, libc::SO_SNDBUF) => int(o.sndbuf as i32),
             (libc::SOL_SOCKET, libc::SO_REUSEADDR) => int(o.reuseaddr as i32),

@@ -22,16 +22,22 @@ static POOL: Lazy<Mutex<Pool>> = Lazy::new(Mutex::default);
 
 /// A `len`-byte buffer; its storage holds whatever was there.
 pub fn take(len: usize) -> tcp::SocketBuffer<'static> {
-    let mut pool = POOL.lock();
-    if let Some(i) = pool.bufs.iter().rposition(|b| b.len() == len) {
-        pool.bytes -= len;
-        return tcp::SocketBuffer::new(pool.bufs.swap_remove(i));
-    }
-    drop(pool);
-    match pages::map(len) {
+    match take_slice(len) {
         Some(buf) => tcp::SocketBuffer::new(buf),
         None => tcp::SocketBuffer::new(vec![0; len]),
     }
+}
+
+/// `len` bytes of storage from the pool or freshly mapped; None when the
+/// kernel refuses a mapping.
+pub fn take_slice(len: usize) -> Option<&'static mut [u8]> {
+    let mut pool = POOL.lock();
+    if let Some(i) = pool.bufs.iter().rposition(|b| b.len() == len) {
+        pool.bytes -= len;
+        return Some(pool.bufs.swap_remove(i));
+    }
+    drop(pool);
+    pages::map(len)
 }
 
 fn give(buf: &'static mut [u8]) {
@@ -54,10 +60,14 @@ pub fn recycle(s: Socket<'static>) {
 
 pub fn recycle_tcp(s: tcp::Socket<'static>) {
     let (rx, tx) = s.into_buffers();
-    for buf in [rx, tx] {
-        if let Some(storage) = buf.into_slice() {
-            give(storage);
-        }
+    recycle_buffer(rx);
+    recycle_buffer(tx);
+}
+
+/// One buffer's storage, for buffers yet to come.
+pub fn recycle_buffer(buf: tcp::SocketBuffer<'static>) {
+    if let Some(storage) = buf.into_slice() {
+        give(storage);
     }
 }
 

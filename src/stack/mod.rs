@@ -18,6 +18,7 @@ pub mod pipe;
 pub mod ports;
 pub mod route;
 mod tcp;
+mod tune;
 
 use crate::error::{Errno, Result};
 use crate::socket::{Phase, Proto, Socket};
@@ -540,7 +541,7 @@ impl Stack {
                 continue;
             }
             moved |= matches!(step, Step::Keep(true)) || changed;
-            if let Some(d) = c.deadline {
+            for d in [c.deadline, c.release_at].into_iter().flatten() {
                 let d = smol_now(d);
                 at = Some(at.map_or(d, |a| a.min(d)));
             }

@@ -9,6 +9,7 @@
 //! Lock order: the node's stack lock, then a pipe, then the app socket's
 //! state. The app never holds a pipe while it blocks or runs rounds.
 
+use super::tune::Tune;
 use crate::socket::SockState;
 use parking_lot::{Mutex, MutexGuard};
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -22,17 +23,19 @@ struct Inner {
     set: SocketSet<'static>,
     /// The connection's socket; gone once the stack let go of it.
     handle: Option<SocketHandle>,
+    /// How its buffers grow.
+    tune: Tune,
 }
 
 pub struct PipeGuard<'a>(MutexGuard<'a, Inner>);
 
 impl Pipe {
     /// A pipe holding `s`, in a socket set of its own (conns.rs).
-    pub(super) fn new(s: tcp::Socket<'static>) -> Pipe {
+    pub(super) fn new(s: tcp::Socket<'static>, tune: Tune) -> Pipe {
         let mut set = SocketSet::new(Vec::with_capacity(1));
         let handle = Some(set.add(s));
         Pipe {
-            inner: Mutex::new(Inner { set, handle }),
+            inner: Mutex::new(Inner { set, handle, tune }),
         }
     }
 
@@ -48,8 +51,19 @@ impl PipeGuard<'_> {
     }
 
     fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
-        let h = self.0.handle?;
-        Some(self.0.set.get_mut(h))
+        self.socket_and_tune().map(|(s, _)| s)
+    }
+
+    fn socket_and_tune(&mut self) -> Option<(&mut tcp::Socket<'static>, &mut Tune)> {
+        let inner = &mut *self.0;
+        let h = inner.handle?;
+        Some((inner.set.get_mut(h), &mut inner.tune))
+    }
+
+    /// The stack's view with the connection's buffer tuning.
+    pub(super) fn tcp_and_tune(&mut self) -> (&mut tcp::Socket<'static>, &mut Tune) {
+        self.socket_and_tune()
+            .expect("a live connection's socket is in its pipe")
     }
 
     /// The stack's view: its connection owns the socket until it ends.
@@ -68,7 +82,7 @@ impl PipeGuard<'_> {
     /// true in the second value if the read opened the window enough that
     /// the stack should tell the peer.
     pub fn read(&mut self, buf: &mut [u8], peek: bool, st: &mut SockState) -> (usize, bool) {
-        let Some(s) = self.socket() else {
+        let Some((s, tune)) = self.socket_and_tune() else {
             st.rx_queued = 0;
             return (0, false);
         };
@@ -79,23 +93,29 @@ impl PipeGuard<'_> {
             s.recv_slice(buf)
         };
         let n = got.unwrap_or(0);
+        let grew = !peek && tune.after_read(s, n, std::time::Instant::now());
+        let idle = !peek && tune.went_idle(s);
         st.rx_queued = s.recv_queue();
+        st.rx_capacity = s.recv_capacity();
         // smoltcp sends a window update once the window doubled since it
         // last advertised it; while less than half the buffer was free the
         // peer may be waiting for one (a zero window among them). Beyond
         // that the peer has room and its next segment brings an ACK.
         let update = n > 0 && !peek && free_before < s.recv_capacity() / 2;
-        (n, update)
+        (n, update || grew || idle)
     }
 
     /// Queues as much of `buf` as fits; returns how much did.
     pub fn write(&mut self, buf: &[u8], st: &mut SockState) -> usize {
-        let Some(s) = self.socket() else {
+        let Some((s, tune)) = self.socket_and_tune() else {
             st.tx_free = 0;
             return 0;
         };
+        tune.before_write(s, buf.len(), std::time::Instant::now());
         let n = s.send_slice(buf).unwrap_or(0);
+        tune.wrote(n);
         st.tx_free = send_room(s);
+        st.tx_capacity = s.send_capacity();
         n
     }
 }

@@ -16,6 +16,7 @@ use super::admit::SynRoom;
 use super::bufpool;
 use super::conns::Tuple;
 use super::pipe::{Pipe, PipeGuard, send_room};
+use super::tune::Tune;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
 use crate::socket::{Phase, Proto, SockState, Socket};
@@ -52,6 +53,10 @@ pub struct Conn {
     pub(super) neighbour: Option<smoltcp::time::Instant>,
     /// Still connecting; the connect fails with ETIMEDOUT at this instant.
     pub deadline: Option<Instant>,
+    /// When its SYN went, for the handshake's RTT.
+    syn_sent_at: Option<Instant>,
+    /// When its idle buffers' pages go back (tune.rs), if nothing moves.
+    pub release_at: Option<Instant>,
     /// The app no longer owns this connection: finish it and forget it.
     detached: bool,
     fin_sent: bool,
@@ -67,18 +72,23 @@ impl Conn {
         detached: bool,
     ) -> Conn {
         let (rx_queued, rx_capacity, tx_free) = (s.recv_queue(), s.recv_capacity(), send_room(&s));
-        let pipe = Arc::new(Pipe::new(s));
+        let tx_capacity = s.send_capacity();
         // A detached connection's socket may be its listener, whose lock
         // the caller holds.
-        let (deadline, opts_generation) = if detached {
-            (None, 0)
+        let (pipe, deadline, opts_generation) = if detached {
+            let tune = Tune::new(&s, 0, true, true);
+            (Arc::new(Pipe::new(s, tune)), None, 0)
         } else {
             let mut st = sock.state.lock();
+            let o = &st.opts;
+            let tune = Tune::new(&s, o.tcp_buf_max, o.rcvbuf_locked, o.sndbuf_locked);
+            let pipe = Arc::new(Pipe::new(s, tune));
             st.pipe = Some(pipe.clone());
             st.rx_queued = rx_queued;
             st.rx_capacity = rx_capacity;
             st.tx_free = tx_free;
-            (st.connect_deadline, st.opts_generation)
+            st.tx_capacity = tx_capacity;
+            (pipe, st.connect_deadline, st.opts_generation)
         };
         Conn {
             sock,
@@ -89,6 +99,8 @@ impl Conn {
             tuple: None,
             neighbour: None,
             deadline,
+            syn_sent_at: None,
+            release_at: None,
             detached,
             fin_sent: false,
             fin_seen: false,
@@ -148,6 +160,9 @@ pub enum Step {
 fn new_tcp(opts: &SockOpts, v6: bool) -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(bufpool::take(opts.rcvbuf), bufpool::take(opts.sndbuf));
     s.set_congestion_control(CongestionControl::Cubic);
+    if !opts.rcvbuf_locked {
+        s.set_recv_capacity_max(opts.tcp_buf_max);
+    }
     apply_opts(&mut s, opts, v6);
     s
 }
@@ -220,7 +235,9 @@ pub fn open_conn(nets: &mut [Net], net: usize, sock: &Arc<Socket>) -> Option<Con
         return None;
     }
     drop(st);
-    Some(Conn::new(sock.clone(), net, s, false))
+    let mut c = Conn::new(sock.clone(), net, s, false);
+    c.syn_sent_at = Some(Instant::now());
+    Some(c)
 }
 
 /// smoltcp is done with the connection.
@@ -234,7 +251,7 @@ fn finished(s: &tcp::Socket) -> bool {
 
 pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
     let mut p = c.pipe.lock();
-    let s = p.tcp();
+    let (s, tune) = p.tcp_and_tune();
     if c.detached {
         // Its connect (if any) ended: no deadline keeps waking it.
         c.deadline = None;
@@ -285,6 +302,9 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
                 st.local = s.local_endpoint().map(|ep| for_domain(sock.domain, ep));
                 st.mss = mss(ip_mtu, st.local);
                 c.deadline = None;
+                if let Some(at) = c.syn_sent_at.take() {
+                    tune.handshake_rtt(now.duration_since(at));
+                }
                 changed = true;
             }
         }
@@ -336,7 +356,13 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
     if changed {
         sock.notify(&st);
     }
+    let connected = st.phase == Phase::Connected;
     drop(st);
+    c.release_at = if connected {
+        tune.on_pump(s, now)
+    } else {
+        None
+    };
     // Received bytes live only in smoltcp's buffer: the app reads them
     // first (after a reset, say).
     if finished(s) && s.recv_queue() == 0 {
@@ -433,7 +459,12 @@ pub fn pump_listener(nets: &mut [Net], l: &mut Listener, born: &mut Vec<Conn>) -
                     cs.peer = Some(for_domain(sock.domain, remote));
                     cs.opts_generation = st.opts_generation;
                 }
-                born.push(Conn::new(child.clone(), n, take_slot(nets, n, h), false));
+                let c = Conn::new(child.clone(), n, take_slot(nets, n, h), false);
+                // Its SYN-ACK went when released; the ACK just came.
+                if let Some((_, at)) = l.released.iter().find(|(s, _)| *s == (n, h)) {
+                    c.lock().tcp_and_tune().1.handshake_rtt(at.elapsed());
+                }
+                born.push(c);
                 st.accept_queue.push_back(child);
                 changed = true;
                 moved = true;

@@ -658,6 +658,28 @@ impl<'a> Socket<'a> {
         self.tx_buffer.grow(storage)
     }
 
+    /// zts: the storage of the receive and send buffers, each only when it
+    /// holds nothing (no queued, unacknowledged or out-of-order data), so
+    /// an idle connection's memory can be given back. Their contents are
+    /// free to change; they start again at their beginning.
+    pub fn idle_buffer_storage(&mut self) -> (Option<&mut [u8]>, Option<&mut [u8]>) {
+        let rx = if self.rx_buffer.is_empty() && self.assembler.is_empty() {
+            self.rx_buffer.clear();
+            let cap = self.rx_buffer.capacity();
+            Some(self.rx_buffer.get_unallocated(0, cap))
+        } else {
+            None
+        };
+        let tx = if self.tx_buffer.is_empty() {
+            self.tx_buffer.clear();
+            let cap = self.tx_buffer.capacity();
+            Some(self.tx_buffer.get_unallocated(0, cap))
+        } else {
+            None
+        };
+        (rx, tx)
+    }
+
     /// zts: the congestion window in bytes, for send buffers that follow it.
     pub fn congestion_window(&self) -> usize {
         self.congestion_controller.inner().window()

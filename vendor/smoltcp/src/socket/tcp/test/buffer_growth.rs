@@ -117,3 +117,38 @@ fn the_window_scale_is_chosen_for_the_capacity_the_buffer_may_grow_to() {
     );
     assert_eq!(s.recv_capacity(), 64);
 }
+
+#[test]
+fn only_empty_buffers_offer_their_storage() {
+    let mut s = socket_established_with_buffer_sizes(6, 64);
+    assert_eq!(s.send_slice(b"abc"), Ok(3));
+    let _ = send(
+        &mut s,
+        Instant::from_millis(0),
+        &TcpRepr {
+            seq_number: REMOTE_SEQ + 1 + 3,
+            ack_number: Some(LOCAL_SEQ + 1),
+            payload: &b"def"[..],
+            ..SEND_TEMPL
+        },
+    );
+    // Unsent data and out-of-order data: neither is offered.
+    let (rx, tx) = s.idle_buffer_storage();
+    assert!(rx.is_none() && tx.is_none());
+    let _ = send(
+        &mut s,
+        Instant::from_millis(0),
+        &TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            payload: &b"abc"[..],
+            ..SEND_TEMPL
+        },
+    );
+    let mut got = [0; 6];
+    assert_eq!(s.recv_slice(&mut got), Ok(6));
+    assert_eq!(&got, b"abcdef");
+    let (rx, tx) = s.idle_buffer_storage();
+    assert_eq!(rx.map(|b| b.len()), Some(64));
+    assert!(tx.is_none());
+}

@@ -1,0 +1,223 @@
+//! Buffers that grow with the path, as Linux's do.
+//!
+//! A connection's window can never exceed its receive buffer, and what it
+//! has in flight never exceeds its send buffer, so fixed buffers cap a flow
+//! at buffer / RTT (512 KiB per 20 ms is 210 Mbit/s). Here both start at
+//! the default and grow while the connection shows it needs more, up to
+//! the node's maximum:
+//! - the receive buffer, as `tcp_rcv_space_adjust` does: at the app's
+//!   reads, to twice what arrives in an RTT at the rate measured since
+//!   the last look;
+//! - the send buffer, as `tcp_sndbuf_expand` does: when a write finds it
+//!   full, to twice what the app queues in an RTT at its current rate.
+//!
+//! The receiver's RTT is the handshake's (SYN-ACK to ACK on the passive
+//! side, SYN to SYN-ACK on the active one), to the microsecond, or else as
+//! Linux measures it without timestamps: the time one window's worth of
+//! data takes to arrive. The latter alone overstates the RTT of a fast
+//! link the CPU limits (it is then window / rate), and grew the buffers of
+//! in-process flows to the maximum, which cost them a third of their rate
+//! in cache misses. Rates are measured over at least a millisecond: reads
+//! drain backlogs at memory speed, and counting them per RTT on a link of
+//! microseconds grew eight in-process flows' buffers for nothing.
+//! A size set by SO_RCVBUF or SO_SNDBUF stays as set, as on Linux.
+//! Buffers only grow: a window already advertised never shrinks. Their
+//! pages are mapped as data first fills them (pages.rs), and given back
+//! once a connection has held nothing either way for `IDLE_RELEASE`, so
+//! an idle connection costs no buffer memory, whatever it moved before.
+
+use super::bufpool;
+use crate::pages;
+use smoltcp::socket::tcp;
+use std::time::{Duration, Instant};
+
+/// Slack beyond twice the rate, as Linux's 16 segments.
+const SLACK: usize = 64 * 1024;
+/// Rates are measured over at least this long: the stack moves segments
+/// in batches, and a read can drain a backlog at memory speed.
+const MIN_INTERVAL: Duration = Duration::from_millis(1);
+/// A connection whose buffers stayed empty this long gives their pages back.
+const IDLE_RELEASE: Duration = Duration::from_secs(1);
+
+pub struct Tune {
+    /// The most each buffer may grow to; its size today when fixed.
+    rx_max: usize,
+    tx_max: usize,
+    /// The connection's RTT: the least seen.
+    rtt: Option<Duration>,
+    /// Received byte count that ends the current window-arrival sample,
+    /// and its start.
+    rtt_mark: Option<(u64, Instant)>,
+    /// Bytes the app has read and written, in all.
+    copied: u64,
+    written: u64,
+    arrivals: Meter,
+    writes: Meter,
+    /// Bytes went through the buffers since their pages were last given back.
+    resident: bool,
+    /// When the pages go back if nothing moves, and `copied + written` then.
+    release_at: Option<(Instant, u64)>,
+}
+
+/// A byte count's rate, as bytes per RTT.
+#[derive(Default)]
+struct Meter {
+    /// When the current interval began, and the count then.
+    start: Option<(Instant, u64)>,
+}
+
+impl Meter {
+    /// Bytes per `rtt` at the rate `total` grew since the interval began,
+    /// once the interval is long enough; the next interval begins then.
+    fn per_rtt(&mut self, total: u64, rtt: Duration, now: Instant) -> Option<usize> {
+        let (start, then) = *self.start.get_or_insert((now, total));
+        let elapsed = now.duration_since(start);
+        if elapsed < rtt.max(MIN_INTERVAL) {
+            return None;
+        }
+        self.start = Some((now, total));
+        let bytes = (total - then) as f64;
+        Some((bytes * rtt.as_secs_f64() / elapsed.as_secs_f64()) as usize)
+    }
+}
+
+impl Tune {
+    /// Growth up to `max` each way, except where the size is `fixed`.
+    pub fn new(s: &tcp::Socket, max: usize, rx_fixed: bool, tx_fixed: bool) -> Tune {
+        let (rx, tx) = (s.recv_capacity(), s.send_capacity());
+        Tune {
+            rx_max: if rx_fixed { rx } else { max.max(rx) },
+            tx_max: if tx_fixed { tx } else { max.max(tx) },
+            rtt: None,
+            rtt_mark: None,
+            copied: 0,
+            written: 0,
+            arrivals: Meter::default(),
+            writes: Meter::default(),
+            resident: false,
+            release_at: None,
+        }
+    }
+
+    /// The handshake took `rtt`.
+    pub fn handshake_rtt(&mut self, rtt: Duration) {
+        self.rtt = Some(self.rtt.map_or(rtt, |r| r.min(rtt)));
+    }
+
+    /// After the app read `n` bytes: true if the receive buffer grew (the
+    /// peer should hear of the larger window).
+    pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize, now: Instant) -> bool {
+        self.copied += n as u64;
+        self.resident |= n > 0;
+        let cap = s.recv_capacity();
+        if cap >= self.rx_max || n == 0 {
+            return false;
+        }
+        let received = self.copied + s.recv_queue() as u64;
+        self.sample_rtt(received, cap as u64, now);
+        let Some(rtt) = self.rtt else { return false };
+        match self.arrivals.per_rtt(received, rtt, now) {
+            // Twice what arrives in an RTT: while the window limits the
+            // sender, that doubles the window each RTT, as slow start
+            // doubles its congestion window.
+            Some(per_rtt) => grow(s, Side::Rx, 2 * per_rtt + SLACK, self.rx_max),
+            None => false,
+        }
+    }
+
+    /// Before a write of `want` bytes: if it does not fit, grows the send
+    /// buffer to twice what goes out in an RTT, so the buffer is not what
+    /// limits what may be in flight.
+    pub fn before_write(&mut self, s: &mut tcp::Socket<'static>, want: usize, now: Instant) {
+        let cap = s.send_capacity();
+        if cap >= self.tx_max {
+            return;
+        }
+        let Some(rtt) = self.rtt else { return };
+        let per_rtt = self.writes.per_rtt(self.written, rtt, now);
+        if let Some(per_rtt) = per_rtt
+            && cap - s.send_queue() < want
+        {
+            grow(s, Side::Tx, 2 * per_rtt + SLACK, self.tx_max);
+        }
+    }
+
+    /// The app queued `n` bytes.
+    pub fn wrote(&mut self, n: usize) {
+        self.written += n as u64;
+        self.resident |= n > 0;
+    }
+
+    /// True when a read just emptied a connection whose pages could go
+    /// back and no countdown runs: the stack should look at it (`on_pump`).
+    pub fn went_idle(&self, s: &tcp::Socket) -> bool {
+        self.resident && self.release_at.is_none() && s.recv_queue() == 0 && s.send_queue() == 0
+    }
+
+    /// At each pump: starts, keeps or ends the countdown to giving the
+    /// pages back; the instant the stack should look again, if any.
+    pub fn on_pump(&mut self, s: &mut tcp::Socket<'static>, now: Instant) -> Option<Instant> {
+        if !self.resident || s.recv_queue() != 0 || s.send_queue() != 0 {
+            self.release_at = None;
+            return None;
+        }
+        let moved = self.copied + self.written;
+        match self.release_at {
+            Some((at, then)) if now >= at => {
+                if then == moved {
+                    let (rx, tx) = s.idle_buffer_storage();
+                    rx.into_iter().chain(tx).for_each(pages::release);
+                    self.resident = false;
+                    self.release_at = None;
+                    return None;
+                }
+                self.release_at = Some((now + IDLE_RELEASE, moved));
+            }
+            Some(_) => {}
+            None => self.release_at = Some((now + IDLE_RELEASE, moved)),
+        }
+        self.release_at.map(|(at, _)| at)
+    }
+
+    fn sample_rtt(&mut self, received: u64, window: u64, now: Instant) {
+        match self.rtt_mark {
+            Some((end, start)) if received >= end => {
+                let sample = now.duration_since(start);
+                self.rtt = Some(self.rtt.map_or(sample, |r| r.min(sample)));
+                self.rtt_mark = Some((received + window, now));
+            }
+            Some(_) => {}
+            None => self.rtt_mark = Some((received + window, now)),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Rx,
+    Tx,
+}
+
+/// Moves one of the socket's buffers onto storage of `want` bytes, rounded
+/// up to a power of two (so the pool can reuse it) within `max`; false if
+/// it is already that large.
+fn grow(s: &mut tcp::Socket<'static>, side: Side, want: usize, max: usize) -> bool {
+    let cap = match side {
+        Side::Rx => s.recv_capacity(),
+        Side::Tx => s.send_capacity(),
+    };
+    let len = want.next_power_of_two().min(max);
+    if len <= cap {
+        return false;
+    }
+    let old = match (side, bufpool::take_slice(len)) {
+        (Side::Rx, Some(buf)) => s.grow_recv_buffer(buf),
+        (Side::Tx, Some(buf)) => s.grow_send_buffer(buf),
+        (Side::Rx, None) => s.grow_recv_buffer(vec![0; len]),
+        (Side::Tx, None) => s.grow_send_buffer(vec![0; len]),
+    };
+    // The old storage, or on failure the new one, goes back to the pool.
+    let (Ok(spare) | Err(spare)) = old;
+    bufpool::recycle_buffer(tcp::SocketBuffer::new(spare));
+    true
+}
