@@ -108,14 +108,25 @@ enum {
     R_LOSS01,
     R_LOSS1,
     R_LOSS5,
+    R_REORDER5,
+    R_RTT20,
+    R_RTT20_LOSS01,
+    R_RTT20_LOSS1,
+    R_LINUX_PEER,
+    R_LINUX_PEER_RECV,
     R_COUNT
 };
 static const char *const row_names[R_COUNT] = {
     "bulk_mtu1500", "bulk_mtu65535", "bulk8", "rr", "crr", "scale", "udp", "overlay",
-    "loss_0.1", "loss_1", "loss_5",
+    "loss_0.1", "loss_1", "loss_5", "reorder_5", "rtt20", "rtt20_loss_0.1", "rtt20_loss_1",
+    "linux_peer_loss_1", "linux_peer_loss_1_recv",
 };
-/* The loss rows' drop rate, each way. */
-static const double loss_rates[R_COUNT] = {[R_LOSS01] = 0.001, [R_LOSS1] = 0.01, [R_LOSS5] = 0.05};
+/* The loss and rtt rows' drop rate, each way. */
+static const double loss_rates[R_COUNT] = {
+    [R_LOSS01] = 0.001, [R_LOSS1] = 0.01,      [R_LOSS5] = 0.05,
+    [R_RTT20] = 0,      [R_RTT20_LOSS01] = 0.001, [R_RTT20_LOSS1] = 0.01,
+};
+#define RTT_DELAY_MS 10 /* each way */
 
 static const struct ops *const sides[2] = {&KERNEL, &ZTS};
 
@@ -284,6 +295,84 @@ static void row_loss(int r)
     report_add(row, "Gbit/s", v[0], v[1], 1);
 }
 
+/* One flow at MTU 1500 through a link that reorders 5% of frames, against
+ * zts on a clean link (the reference is zts itself: how much reordering
+ * costs it, not how it compares with the kernel). */
+static void row_reorder(void)
+{
+    double v[2] = {NAN, NAN};
+    struct env e;
+    for (int i = 0; i < 2; i++) {
+        begin_side("reorder_5", &ZTS, side_watchdog());
+        if (env_make_impaired(&e, &ZTS, 1500, i ? "reorder=0.05&seed=5" : NULL) == 0) {
+            v[i] = bulk_run(&e, 1);
+            env_free(&e);
+        }
+    }
+    report_add("reorder_5", "Gbit/s", v[0], v[1], 1);
+    report_note("reorder_5: both columns are zts, the first on a clean link, the second with "
+                "reorder=0.05 each way");
+}
+
+/* One flow at MTU 1500 over a path of RTT_DELAY_MS each way (and drops),
+ * from the connect on for five measurement windows (10 s by default), as
+ * iperf3 -t measures: slow start and the buffers' growth count. The
+ * kernel goes through a delay line (loss.c, delayline.c). */
+static void row_rtt(int r)
+{
+    const char *row = row_names[r];
+    double p = loss_rates[r], v[2] = {NAN, NAN};
+    double window = g_window, warmup = g_warmup;
+    char why[160];
+    struct env e;
+    g_window = 5 * window;
+    g_warmup = 0;
+    begin_side(row, &KERNEL, side_watchdog());
+    if (delay_env_kernel(&e, RTT_DELAY_MS, p, (uint64_t)r, why, sizeof why) < 0) {
+        fprintf(stderr, "zts-bench: %s: skipped: %s\n", row, why);
+        report_note("%s: skipped: %s", row, why);
+        g_window = window;
+        g_warmup = warmup;
+        return;
+    }
+    v[0] = bulk_run(&e, 1);
+    loss_env_free(&e);
+    begin_side(row, &ZTS, side_watchdog());
+    char impair[80];
+    snprintf(impair, sizeof impair, "delay_ms=%d&loss=%g&seed=%d", RTT_DELAY_MS, p, r);
+    if (env_make_impaired(&e, &ZTS, 1500, impair) == 0) {
+        v[1] = bulk_run(&e, 1);
+        env_free(&e);
+    }
+    g_window = window;
+    g_warmup = warmup;
+    report_add(row, "Gbit/s", v[0], v[1], 1);
+    report_note("rtt rows: %d ms each way, %.0f s from the connect; the kernel through two TAP "
+                "devices and zts-bench's delay line, CUBIC on both sides",
+                RTT_DELAY_MS, 5 * window);
+}
+
+/* The Linux kernel as zts's peer across a VXLAN overlay losing 1% each way
+ * (linuxpeer.c): seconds for 32 MiB, zts sending to Linux and Linux
+ * sending to zts, against the kernel on both ends of the same overlay. */
+static void row_linux_peer(void)
+{
+    double k[2], z[2];
+    char why[160] = "";
+    begin_side("linux_peer_loss_1", &KERNEL, side_watchdog());
+    linux_peer_run(k, z, why, sizeof why);
+    if (why[0]) {
+        fprintf(stderr, "zts-bench: linux_peer_loss_1: skipped: %s\n", why);
+        report_note("linux_peer_loss_1: skipped: %s", why);
+        return;
+    }
+    report_add("linux_peer_loss_1", "s", k[1], z[1], 0);
+    report_add("linux_peer_loss_1_recv", "s", k[0], z[0], 0);
+    report_note("linux_peer_loss_1: 32 MiB from zts to the Linux kernel across VXLAN losing 1%% "
+                "each way (_recv: from Linux to zts), timed to the end of stream; the kernel "
+                "column is Linux on both ends of the same overlay, CUBIC");
+}
+
 /* Bulk flows at each write/read size on both sides: the evidence for the
  * sizes in KERNEL and ZTS. Medians of `repeat` measurements, Gbit/s. */
 static void run_sweep(int repeat)
@@ -339,8 +428,10 @@ static int usage(FILE *to)
             "  --quick       a smoke run: 0.2 s windows, 1000 connections for scale\n"
             "  --rows LIST   run only these rows (comma-separated): bulk_mtu1500,\n"
             "                bulk_mtu65535, bulk8, rr, crr, scale, udp, overlay,\n"
-            "                loss_0.1, loss_1, loss_5 (bulk: both bulk_mtu rows;\n"
-            "                loss: the three loss rows, which need root)\n"
+            "                loss_0.1, loss_1, loss_5, reorder_5, rtt20, rtt20_loss_0.1,\n"
+            "                rtt20_loss_1, linux_peer_loss_1 (bulk: both bulk_mtu rows;\n"
+            "                loss: the three loss rows; rtt: the three rtt rows; the\n"
+            "                loss, rtt and linux_peer rows need root)\n"
             "  --seconds S   the measurement window per row and side (default 2)\n"
             "  --conns N     connections for scale (default 10000)\n"
             "  --repeat N    run the whole table N times; report medians and ranges\n"
@@ -365,6 +456,10 @@ static int parse_rows(const char *list, int want[R_COUNT])
         }
         if (!strcmp(tok, "loss")) {
             want[R_LOSS01] = want[R_LOSS1] = want[R_LOSS5] = 1;
+            found = 1;
+        }
+        if (!strcmp(tok, "rtt")) {
+            want[R_RTT20] = want[R_RTT20_LOSS01] = want[R_RTT20_LOSS1] = 1;
             found = 1;
         }
         for (int i = 0; i < R_COUNT && !found; i++) {
@@ -506,6 +601,13 @@ int main(int argc, char **argv)
         for (int r = R_LOSS01; r <= R_LOSS5; r++)
             if (want[r])
                 row_loss(r);
+        if (want[R_REORDER5])
+            row_reorder();
+        for (int r = R_RTT20; r <= R_RTT20_LOSS1; r++)
+            if (want[r])
+                row_rtt(r);
+        if (want[R_LINUX_PEER] || want[R_LINUX_PEER_RECV])
+            row_linux_peer();
     }
     alarm(0);
     overlay_reap();

@@ -213,17 +213,26 @@ fn benchmark_quick_run_completes_with_valid_json() {
         "scale",
         "udp",
         "overlay",
+        "reorder_5",
     ] {
         assert!(
             text.contains(&format!("\"row\": \"{row}\"")),
             "{row} missing: {text}"
         );
     }
-    // The loss rows need root for the kernel's namespaces; without it they
-    // are left out and a note says why.
-    let loss = ["loss_0.1", "loss_1", "loss_5"];
-    if common::netns::root_or_skip("benchmark loss rows") {
-        for row in loss {
+    // The loss and rtt rows need root for the kernel's namespaces (and the
+    // rtt rows its TAP devices); without it they are left out and a note
+    // says why.
+    let rooted = [
+        "loss_0.1",
+        "loss_1",
+        "loss_5",
+        "rtt20",
+        "rtt20_loss_0.1",
+        "rtt20_loss_1",
+    ];
+    if common::netns::root_or_skip("benchmark loss and rtt rows") {
+        for row in rooted {
             assert!(
                 text.contains(&format!("\"row\": \"{row}\"")),
                 "{row} missing: {text}"

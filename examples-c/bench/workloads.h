@@ -69,7 +69,24 @@ int env_make_impaired(struct env *e, const struct ops *o, int mtu, const char *i
 /* The loss rows' kernel side (loss.c): namespaces dropping a share p each
  * way; -1 with the reason in `why` when they cannot be made. */
 int loss_env_kernel(struct env *e, double p, char *why, size_t whylen);
+/* The rtt rows' kernel side: the namespaces joined through a delay line
+ * (delayline.c) holding frames delay_ms each way and dropping a share p. */
+int delay_env_kernel(struct env *e, double delay_ms, double p, uint64_t seed, char *why,
+                     size_t whylen);
+/* The linux_peer rows' kernel side: the namespaces joined by veth0 (the
+ * underlay, dropping a share p of arriving VXLAN datagrams each way) and
+ * a kernel vxlan device in each, 10.200.0.1 (server) and 10.200.0.3. */
+int overlay_env_kernel(struct env *e, double p, char *why, size_t whylen);
+/* Removes the client namespace's vxlan device, freeing its UDP port. */
+int overlay_env_drop_client_vxlan(void);
+/* linuxpeer.c: seconds for 32 MiB each way, [0] from the kernel server
+ * to the client, [1] back, with the kernel and then zts as the client. */
+void linux_peer_run(double kernel[2], double zts[2], char *why, size_t whylen);
 void loss_env_free(struct env *e);
+struct delayline;
+struct delayline *delayline_start(const char *tap_a, const char *tap_b, double delay_ms,
+                                  double loss, uint64_t seed);
+void delayline_stop(struct delayline *d);
 /* A socket made in the network namespace `nsfd`. */
 int netns_socket(int nsfd, int domain, int type, int protocol);
 void report_drops(int node, const char *who);
