@@ -38,6 +38,11 @@ const SLACK: usize = 64 * 1024;
 const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// A connection whose buffers stayed empty this long gives their pages back.
 const IDLE_RELEASE: Duration = Duration::from_secs(1);
+/// Pages are given back only once this much went through the buffers: a
+/// request and its response touch a page or two, and a countdown (and a
+/// stack round to start it) per short connection cost connect/request/
+/// close a quarter of its rate.
+const RESIDENT_MIN: u64 = 64 * 1024;
 
 pub struct Tune {
     /// The most each buffer may grow to; its size today when fixed.
@@ -53,8 +58,8 @@ pub struct Tune {
     written: u64,
     arrivals: Meter,
     writes: Meter,
-    /// Bytes went through the buffers since their pages were last given back.
-    resident: bool,
+    /// Bytes through the buffers since their pages were last given back.
+    resident: u64,
     /// When the pages go back if nothing moves, and `copied + written` then.
     release_at: Option<(Instant, u64)>,
 }
@@ -94,7 +99,7 @@ impl Tune {
             written: 0,
             arrivals: Meter::default(),
             writes: Meter::default(),
-            resident: false,
+            resident: 0,
             release_at: None,
         }
     }
@@ -108,7 +113,7 @@ impl Tune {
     /// peer should hear of the larger window).
     pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize, now: Instant) -> bool {
         self.copied += n as u64;
-        self.resident |= n > 0;
+        self.resident += n as u64;
         let cap = s.recv_capacity();
         if cap >= self.rx_max || n == 0 {
             return false;
@@ -145,19 +150,22 @@ impl Tune {
     /// The app queued `n` bytes.
     pub fn wrote(&mut self, n: usize) {
         self.written += n as u64;
-        self.resident |= n > 0;
+        self.resident += n as u64;
     }
 
     /// True when a read just emptied a connection whose pages could go
     /// back and no countdown runs: the stack should look at it (`on_pump`).
     pub fn went_idle(&self, s: &tcp::Socket) -> bool {
-        self.resident && self.release_at.is_none() && s.recv_queue() == 0 && s.send_queue() == 0
+        self.resident >= RESIDENT_MIN
+            && self.release_at.is_none()
+            && s.recv_queue() == 0
+            && s.send_queue() == 0
     }
 
     /// At each pump: starts, keeps or ends the countdown to giving the
     /// pages back; the instant the stack should look again, if any.
     pub fn on_pump(&mut self, s: &mut tcp::Socket<'static>, now: Instant) -> Option<Instant> {
-        if !self.resident || s.recv_queue() != 0 || s.send_queue() != 0 {
+        if self.resident < RESIDENT_MIN || s.recv_queue() != 0 || s.send_queue() != 0 {
             self.release_at = None;
             return None;
         }
@@ -167,7 +175,7 @@ impl Tune {
                 if then == moved {
                     let (rx, tx) = s.idle_buffer_storage();
                     rx.into_iter().chain(tx).for_each(pages::release);
-                    self.resident = false;
+                    self.resident = 0;
                     self.release_at = None;
                     return None;
                 }
