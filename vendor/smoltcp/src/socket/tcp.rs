@@ -551,6 +551,11 @@ pub struct Socket<'a> {
     recovery: recovery::Recovery,
     /// zts: this recovery's retransmissions, to find lost ones by time.
     retransmissions: rack::Retransmissions,
+    /// zts: a duplicate segment received, for the next ACK's first SACK
+    /// block (a D-SACK, RFC 2883).
+    dsack: Option<(TcpSeqNumber, TcpSeqNumber)>,
+    /// zts: the last fast recovery, while its reduction may be undone.
+    undo: Option<recovery::Undo>,
     /// zts: the SACK blocks sent last, repeated in later ACKs while they
     /// still stand (RFC 2018 section 4).
     sack_sent: [Option<(u32, u32)>; 3],
@@ -744,6 +749,8 @@ impl<'a> Socket<'a> {
             scoreboard: sack::Scoreboard::default(),
             recovery: recovery::Recovery::default(),
             retransmissions: rack::Retransmissions::default(),
+            dsack: None,
+            undo: None,
             sack_sent: [None; 3],
             tlp_at: None,
             tlp_pending: false,
@@ -1070,6 +1077,8 @@ impl<'a> Socket<'a> {
         self.scoreboard.clear();
         self.recovery = recovery::Recovery::default();
         self.retransmissions.clear();
+        self.dsack = None;
+        self.undo = None;
         self.sack_sent = [None; 3];
         self.tlp_at = None;
         self.tlp_pending = false;
@@ -1649,11 +1658,44 @@ impl<'a> Socket<'a> {
     /// outside what is sent and not acknowledged are D-SACKs (RFC 2883)
     /// or stale, and are not taken.
     fn take_sack_blocks(&mut self, repr: &TcpRepr, ack: TcpSeqNumber) {
+        self.take_dsack(repr, ack);
         for &(l, r) in repr.sack_ranges.iter().flatten() {
             let (l, r) = (TcpSeqNumber(l as i32), TcpSeqNumber(r as i32));
             if ack < l && l < r && r <= self.remote_last_seq {
                 self.scoreboard.add(l, r);
             }
+        }
+    }
+
+    /// zts: a D-SACK (RFC 2883: a first block below the ACK or inside the
+    /// second) for data the last fast recovery resent shows that resend
+    /// was not needed; once all it resent is shown so, the reduction is
+    /// undone and the recovery, if still on, ends (RFC 2883 section 4).
+    fn take_dsack(&mut self, repr: &TcpRepr, ack: TcpSeqNumber) {
+        let seq = |(l, r): (u32, u32)| (TcpSeqNumber(l as i32), TcpSeqNumber(r as i32));
+        let [Some(first), second, _] = repr.sack_ranges else {
+            return;
+        };
+        let (l, r) = seq(first);
+        let inside_second = second.map(seq).is_some_and(|(l2, r2)| l2 <= l && r <= r2);
+        if l >= r || !(r <= ack || inside_second) {
+            return;
+        }
+        let Some(undo) = self.undo.as_mut().filter(|u| l >= u.marker && r <= u.high) else {
+            return;
+        };
+        undo.resent = undo.resent.saturating_sub(r - l);
+        if undo.resent == 0 {
+            let undo = *undo;
+            net_debug!("spurious fast recovery from {}: undone", undo.marker);
+            self.congestion_controller
+                .inner_mut()
+                .undo(undo.cwnd, undo.ssthresh);
+            if self.recovery.phase == recovery::Phase::Fast {
+                self.recovery.end();
+                self.retransmissions.clear();
+            }
+            self.undo = None;
         }
     }
 
@@ -1698,6 +1740,14 @@ impl<'a> Socket<'a> {
             recovery::Phase::Open => {
                 if una < nxt && (self.local_rx_dup_acks >= 3 || lost.is_some()) {
                     let flight = self.flight_size();
+                    let controller = self.congestion_controller.inner();
+                    self.undo = Some(recovery::Undo {
+                        marker: una,
+                        high: una,
+                        resent: 0,
+                        cwnd: controller.window(),
+                        ssthresh: controller.ssthresh(),
+                    });
                     self.congestion_controller
                         .inner_mut()
                         .on_loss(cx.now(), flight);
@@ -1835,6 +1885,12 @@ impl<'a> Socket<'a> {
             net_debug!("sending sACK option with current assembler ranges");
             let ack = reply_repr.ack_number.unwrap_or(TcpSeqNumber(0));
             reply_repr.sack_ranges = self.sack_blocks(ack);
+            // zts: a duplicate just received goes first, as a D-SACK
+            // (RFC 2883), once.
+            if let Some((l, r)) = self.dsack.take() {
+                let [a, b, _] = reply_repr.sack_ranges;
+                reply_repr.sack_ranges = [Some((l.0 as u32, r.0 as u32)), a, b];
+            }
             self.sack_sent = reply_repr.sack_ranges;
         }
 
@@ -2181,6 +2237,10 @@ impl<'a> Socket<'a> {
                             TcpControl::None | TcpControl::Psh | TcpControl::Fin
                         )
                     {
+                        // zts: data already received: say so (D-SACK).
+                        if self.remote_has_sack && segment_end <= window_start {
+                            self.dsack = Some((segment_start, segment_end));
+                        }
                         return Some(self.ack_reply(ip_repr, repr));
                     }
 
@@ -2874,6 +2934,7 @@ impl<'a> Socket<'a> {
                 self.recovery
                     .enter_timeout(self.local_seq_no, self.remote_last_seq);
                 self.retransmissions.clear();
+                self.undo = None;
             }
 
             // Inform RTTE, so that it can can handle RTO backoff
@@ -3248,6 +3309,10 @@ impl<'a> Socket<'a> {
             }
             self.retransmissions
                 .sent(repr.seq_number, end, cx.now(), self.remote_last_seq);
+            if let Some(undo) = self.undo.as_mut() {
+                undo.resent += repr.segment_len();
+                undo.high = undo.high.max(end);
+            }
             self.rtte.on_retransmit();
         }
         if self.recovery.phase == recovery::Phase::Fast {

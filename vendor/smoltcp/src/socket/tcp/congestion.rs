@@ -41,6 +41,11 @@ pub(super) trait Controller {
     fn ssthresh(&self) -> usize {
         usize::MAX
     }
+
+    /// zts: the reduction of a loss episode was for nothing (D-SACKs showed
+    /// every retransmission spurious): back to at least the window and
+    /// threshold from before it (RFC 2883 section 4, as Linux's undo).
+    fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize) {}
 }
 
 #[derive(Debug)]

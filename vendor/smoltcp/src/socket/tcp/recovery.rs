@@ -135,6 +135,20 @@ impl Recovery {
     }
 }
 
+/// zts: what undoing a fast recovery's reduction needs (RFC 2883 section
+/// 4): where the episode began and the end of what it resent, the bytes it
+/// resent that no D-SACK has yet shown to be duplicates, and the window
+/// and threshold from before it.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(super) struct Undo {
+    pub marker: TcpSeqNumber,
+    pub high: TcpSeqNumber,
+    pub resent: usize,
+    pub cwnd: usize,
+    pub ssthresh: usize,
+}
+
 #[cfg(test)]
 mod test {
     use super::*;

@@ -238,6 +238,16 @@ impl Controller for Cubic {
         self.ssthresh
     }
 
+    // zts: a spurious reduction undone; the next congestion avoidance
+    // starts a fresh epoch from the restored window (RFC 9438 section 4.8).
+    fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize) {
+        self.cwnd = self.cwnd.max(prior_cwnd).min(self.rwnd.max(self.mss));
+        self.ssthresh = self.ssthresh.max(prior_ssthresh);
+        self.w_est = self.cwnd as f64;
+        self.recovery_start = None;
+        self.in_fast_recovery = false;
+    }
+
     fn set_mss(&mut self, mss: usize) {
         self.mss = mss;
         self.recompute_k();

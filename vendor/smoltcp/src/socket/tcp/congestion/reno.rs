@@ -106,6 +106,13 @@ impl Controller for Reno {
         self.ssthresh
     }
 
+    // zts: a spurious reduction undone.
+    fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize) {
+        self.cwnd = self.cwnd.max(prior_cwnd).min(self.rwnd.max(self.mss));
+        self.ssthresh = self.ssthresh.max(prior_ssthresh);
+        self.in_fast_recovery = false;
+    }
+
     fn set_mss(&mut self, mss: usize) {
         self.mss = mss;
     }

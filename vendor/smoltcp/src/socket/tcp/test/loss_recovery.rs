@@ -204,3 +204,64 @@ fn a_lost_retransmission_is_found_by_time_not_the_timeout() {
     ack(&mut s, 40, 66, &[]);
     assert_eq!(s.recovery.phase, recovery::Phase::Open);
 }
+
+#[test]
+fn a_dsack_for_all_that_was_resent_undoes_the_reduction() {
+    let mut s = sent_ten(true);
+    s.rtte.sample(10);
+    let before = s.congestion_controller.inner().window();
+    // The first segment is only late: taken for lost, it is resent (and
+    // the window cut, where a controller is built in).
+    ack(&mut s, 10, 0, &[(6, 60)]);
+    assert_eq!(drain(&mut s, 10), vec![(0, SEG)]);
+    assert!(s.undo.is_some());
+    // The original arrives first, then the resend: the receiver reports
+    // the duplicate below its ACK (RFC 2883), and the cut is undone.
+    ack(&mut s, 12, 60, &[]);
+    ack(&mut s, 13, 60, &[(0, SEG)]);
+    assert!(s.undo.is_none());
+    assert!(s.congestion_controller.inner().window() >= before);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+}
+
+#[test]
+fn a_dsack_for_data_never_resent_undoes_nothing() {
+    let mut s = sent_ten(true);
+    s.rtte.sample(10);
+    ack(&mut s, 10, 0, &[(6, 60)]);
+    assert_eq!(drain(&mut s, 10), vec![(0, SEG)]);
+    let cut = s.congestion_controller.inner().window();
+    // A duplicate of SACKed data, never resent (the network duplicated
+    // it): a first block inside the second.
+    ack(&mut s, 12, 0, &[(12, 18), (6, 60)]);
+    assert!(s.undo.is_some());
+    assert_eq!(s.congestion_controller.inner().window(), cut);
+    assert_eq!(s.recovery.phase, recovery::Phase::Fast);
+}
+
+#[test]
+fn the_receiver_reports_a_duplicate_segment_first() {
+    let mut s = socket_established();
+    s.remote_has_sack = true;
+    let data = TcpRepr {
+        seq_number: REMOTE_SEQ + 1,
+        ack_number: Some(LOCAL_SEQ + 1),
+        payload: &b"abcdef"[..],
+        ..SEND_TEMPL
+    };
+    let _ = send(&mut s, Instant::from_millis(0), &data);
+    let _ = s.recv(|b| (b.len(), ()));
+    // The same segment again: the ACK names it as a D-SACK, once.
+    let reply = send(&mut s, Instant::from_millis(1), &data).expect("an ACK");
+    let dup = ((REMOTE_SEQ + 1).0 as u32, (REMOTE_SEQ + 7).0 as u32);
+    assert_eq!(reply.ack_number, Some(REMOTE_SEQ + 7));
+    assert_eq!(reply.sack_ranges, [Some(dup), None, None]);
+    s.send_slice(b"x").unwrap();
+    let mut next = None;
+    s.cx.set_now(Instant::from_millis(2));
+    let _ = s.socket.dispatch(&mut s.cx, |_, _, (_, repr)| {
+        next = Some(repr.sack_ranges);
+        Ok::<(), ()>(())
+    });
+    assert_eq!(next, Some([None, None, None]));
+}
