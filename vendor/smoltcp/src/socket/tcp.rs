@@ -554,8 +554,8 @@ pub struct Socket<'a> {
     /// zts: a duplicate segment received, for the next ACK's first SACK
     /// block (a D-SACK, RFC 2883).
     dsack: Option<(TcpSeqNumber, TcpSeqNumber)>,
-    /// zts: the last fast recovery, while its reduction may be undone.
-    undo: Option<recovery::Undo>,
+    /// zts: the last fast recoveries, while their reductions may be undone.
+    undo: recovery::UndoLog,
     /// zts: the SACK blocks sent last, repeated in later ACKs while they
     /// still stand (RFC 2018 section 4).
     sack_sent: [Option<(u32, u32)>; 3],
@@ -750,7 +750,7 @@ impl<'a> Socket<'a> {
             recovery: recovery::Recovery::default(),
             retransmissions: rack::Retransmissions::default(),
             dsack: None,
-            undo: None,
+            undo: recovery::UndoLog::default(),
             sack_sent: [None; 3],
             tlp_at: None,
             tlp_pending: false,
@@ -1078,7 +1078,7 @@ impl<'a> Socket<'a> {
         self.recovery = recovery::Recovery::default();
         self.retransmissions.clear();
         self.dsack = None;
-        self.undo = None;
+        self.undo.clear();
         self.sack_sent = [None; 3];
         self.tlp_at = None;
         self.tlp_pending = false;
@@ -1681,21 +1681,20 @@ impl<'a> Socket<'a> {
         if l >= r || !(r <= ack || inside_second) {
             return;
         }
-        let Some(undo) = self.undo.as_mut().filter(|u| l >= u.marker && r <= u.high) else {
+        let Some((undo, current)) = self.undo.dsack(l, r) else {
             return;
         };
-        undo.resent = undo.resent.saturating_sub(r - l);
-        if undo.resent == 0 {
-            let undo = *undo;
-            net_debug!("spurious fast recovery from {}: undone", undo.marker);
-            self.congestion_controller
-                .inner_mut()
-                .undo(undo.cwnd, undo.ssthresh);
-            if self.recovery.phase == recovery::Phase::Fast {
-                self.recovery.end();
-                self.retransmissions.clear();
-            }
-            self.undo = None;
+        net_debug!("spurious fast recovery from {}: undone", undo.marker);
+        // Its own cut given back: the window times what it was cut by.
+        let cwnd = self.congestion_controller.inner().window();
+        let back = (cwnd as u128 * undo.cwnd as u128 / undo.reduced.max(1) as u128)
+            .min(usize::MAX as u128) as usize;
+        self.congestion_controller
+            .inner_mut()
+            .undo(back.max(undo.cwnd.min(cwnd)), undo.ssthresh);
+        if current && self.recovery.phase == recovery::Phase::Fast {
+            self.recovery.end();
+            self.retransmissions.clear();
         }
     }
 
@@ -1741,17 +1740,19 @@ impl<'a> Socket<'a> {
                 if una < nxt && (self.local_rx_dup_acks >= 3 || lost.is_some()) {
                     let flight = self.flight_size();
                     let controller = self.congestion_controller.inner();
-                    self.undo = Some(recovery::Undo {
-                        marker: una,
-                        high: una,
-                        resent: 0,
-                        cwnd: controller.window(),
-                        ssthresh: controller.ssthresh(),
-                    });
+                    let (cwnd, prior_ssthresh) = (controller.window(), controller.ssthresh());
                     self.congestion_controller
                         .inner_mut()
                         .on_loss(cx.now(), flight);
                     let ssthresh = self.congestion_controller.inner().ssthresh();
+                    self.undo.begin(recovery::Undo {
+                        marker: una,
+                        high: una,
+                        resent: 0,
+                        cwnd,
+                        ssthresh: prior_ssthresh,
+                        reduced: ssthresh,
+                    });
                     // At least the segment at SND.UNA is lost.
                     let lost_end = lost.unwrap_or(una).max((una + mss).min(nxt));
                     net_debug!(
@@ -2934,7 +2935,7 @@ impl<'a> Socket<'a> {
                 self.recovery
                     .enter_timeout(self.local_seq_no, self.remote_last_seq);
                 self.retransmissions.clear();
-                self.undo = None;
+                self.undo.clear();
             }
 
             // Inform RTTE, so that it can can handle RTO backoff
@@ -3309,9 +3310,8 @@ impl<'a> Socket<'a> {
             }
             self.retransmissions
                 .sent(repr.seq_number, end, cx.now(), self.remote_last_seq);
-            if let Some(undo) = self.undo.as_mut() {
-                undo.resent += repr.segment_len();
-                undo.high = undo.high.max(end);
+            if self.recovery.phase == recovery::Phase::Fast {
+                self.undo.resent(repr.seq_number, end);
             }
             self.rtte.on_retransmit();
         }

@@ -138,7 +138,7 @@ impl Recovery {
 /// zts: what undoing a fast recovery's reduction needs (RFC 2883 section
 /// 4): where the episode began and the end of what it resent, the bytes it
 /// resent that no D-SACK has yet shown to be duplicates, and the window
-/// and threshold from before it.
+/// and threshold from before it and the window it was cut to.
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct Undo {
@@ -147,6 +147,108 @@ pub(super) struct Undo {
     pub resent: usize,
     pub cwnd: usize,
     pub ssthresh: usize,
+    pub reduced: usize,
+}
+
+/// Episodes remembered for undoing. Where frames are reordered by more
+/// than an RTT, the D-SACKs of one episode arrive after several more have
+/// begun; Linux keeps only the last, and its undo then never happens.
+const UNDO_EPISODES: usize = 8;
+
+/// zts: the last fast recoveries whose reductions may yet be undone, each
+/// on its own: an episode shown spurious gives back its own cut (the
+/// window times what it was cut by), whatever came after it.
+#[derive(Debug, Clone, Copy, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(super) struct UndoLog {
+    episodes: [Option<Undo>; UNDO_EPISODES],
+    /// Where the newest episode is.
+    newest: usize,
+}
+
+impl UndoLog {
+    pub fn clear(&mut self) {
+        *self = UndoLog::default();
+    }
+
+    /// A fast recovery begins; the oldest episode is forgotten if need be.
+    pub fn begin(&mut self, undo: Undo) {
+        self.newest = (self.newest + 1) % UNDO_EPISODES;
+        self.episodes[self.newest] = Some(undo);
+    }
+
+    /// The current episode resent [start, end).
+    pub fn resent(&mut self, start: TcpSeqNumber, end: TcpSeqNumber) {
+        if let Some(u) = self.episodes[self.newest].as_mut()
+            && start >= u.marker
+        {
+            u.resent += end - start;
+            u.high = u.high.max(end);
+        }
+    }
+
+    /// A D-SACK for [l, r): counts it against the newest episode that
+    /// resent it; returns that episode once all it resent is shown to be
+    /// duplicates (forgotten then), and whether it is the current one.
+    pub fn dsack(&mut self, l: TcpSeqNumber, r: TcpSeqNumber) -> Option<(Undo, bool)> {
+        for k in 0..UNDO_EPISODES {
+            let i = (self.newest + UNDO_EPISODES - k) % UNDO_EPISODES;
+            let Some(u) = self.episodes[i].as_mut() else {
+                continue;
+            };
+            if l < u.marker || r > u.high {
+                continue;
+            }
+            u.resent = u.resent.saturating_sub(r - l);
+            if u.resent > 0 {
+                return None;
+            }
+            let done = *u;
+            self.episodes[i] = None;
+            return Some((done, k == 0));
+        }
+        None
+    }
+
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.episodes.iter().all(Option::is_none)
+    }
+}
+
+#[cfg(test)]
+mod undo_test {
+    use super::*;
+
+    fn episode(marker: i32) -> Undo {
+        Undo {
+            marker: TcpSeqNumber(marker),
+            high: TcpSeqNumber(marker),
+            resent: 0,
+            cwnd: 100,
+            ssthresh: 70,
+            reduced: 70,
+        }
+    }
+
+    #[test]
+    fn each_episode_is_undone_by_the_dsacks_of_its_own_resends() {
+        let mut log = UndoLog::default();
+        log.begin(episode(0));
+        log.resent(TcpSeqNumber(0), TcpSeqNumber(10));
+        log.begin(episode(50));
+        log.resent(TcpSeqNumber(50), TcpSeqNumber(60));
+        // The first episode's D-SACK arrives after the second began.
+        let (u, current) = log.dsack(TcpSeqNumber(0), TcpSeqNumber(10)).unwrap();
+        assert_eq!((u.marker, current), (TcpSeqNumber(0), false));
+        // Half of the second's resend is not enough.
+        assert!(log.dsack(TcpSeqNumber(50), TcpSeqNumber(55)).is_none());
+        let (u, current) = log.dsack(TcpSeqNumber(55), TcpSeqNumber(60)).unwrap();
+        assert_eq!((u.marker, current), (TcpSeqNumber(50), true));
+        assert!(log.is_empty());
+        // Nothing resent there: nothing to undo.
+        assert!(log.dsack(TcpSeqNumber(20), TcpSeqNumber(30)).is_none());
+    }
 }
 
 #[cfg(test)]
