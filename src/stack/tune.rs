@@ -163,16 +163,19 @@ impl Tune {
     }
 
     /// At each pump: starts, keeps or ends the countdown to giving the
-    /// pages back; the instant the stack should look again, if any.
+    /// pages back; the instant the stack should look again, if any. The
+    /// countdown runs on through traffic (it starts again when it finds
+    /// bytes moved), so a busy connection is not kicked at every read.
     pub fn on_pump(&mut self, s: &mut tcp::Socket<'static>, now: Instant) -> Option<Instant> {
-        if self.resident < RESIDENT_MIN || s.recv_queue() != 0 || s.send_queue() != 0 {
+        if self.resident < RESIDENT_MIN {
             self.release_at = None;
             return None;
         }
         let moved = self.copied + self.written;
+        let idle = s.recv_queue() == 0 && s.send_queue() == 0;
         match self.release_at {
             Some((at, then)) if now >= at => {
-                if then == moved {
+                if idle && then == moved {
                     let (rx, tx) = s.idle_buffer_storage();
                     rx.into_iter().chain(tx).for_each(pages::release);
                     self.resident = 0;

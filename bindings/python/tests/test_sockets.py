@@ -156,6 +156,21 @@ def test_errors_are_the_standard_classes(pair):
     server.close()
 
 
+def test_tcp_buffers_grow_within_the_nodes_bound(pair):
+    a, b, ip = pair
+    with pytest.raises(OSError) as info:
+        a.set_tcp_buffer_max(1024)
+    assert info.value.errno == errno.EINVAL
+    a.set_tcp_buffer_max(1 << 20)
+    server = a.create_server((ip, 7004))
+    s = b.create_connection((ip, 7004))
+    conn, _ = server.accept()
+    # A connection starts at 512 KiB each way; SO_RCVBUF reports its size now.
+    assert conn.getsockopt(zts.SOL_SOCKET, zts.SO_RCVBUF) == 512 * 1024
+    for sock in (s, conn, server):
+        sock.close()
+
+
 def test_udp_sendto_recvfrom(pair):
     a, b, ip = pair
     r = a.socket(zts.AF_INET, zts.SOCK_DGRAM)

@@ -121,6 +121,7 @@ SIGNATURES = {
     "zts_node_stop": (c_int, [c_int]),
     "zts_node_free": (c_int, [c_int]),
     "zts_node_set_default": (c_int, [c_int]),
+    "zts_node_set_tcp_buffer_max": (c_int, [c_int, c_size_t]),
     "zts_node_socket": (c_int, [c_int, c_int, c_int, c_int]),
     "zts_socket": (c_int, [c_int, c_int, c_int]),
     "zts_bind": (c_int, [c_int, _P, socklen_t]),

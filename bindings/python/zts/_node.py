@@ -72,6 +72,11 @@ class Node:
     def set_default(self) -> None:
         check(lib.zts_node_set_default(self.id))
 
+    def set_tcp_buffer_max(self, nbytes: int) -> None:
+        """How far the buffers of TCP sockets made from now on may grow by
+        themselves, each way (16 MiB by default; 4 KiB to 32 MiB)."""
+        check(lib.zts_node_set_tcp_buffer_max(self.id, nbytes))
+
     def net_port(self, net: int) -> int:
         """The local UDP port of an overlay network."""
         return check(lib.zts_net_get_port(self.id, net))
