@@ -93,7 +93,7 @@ impl PipeGuard<'_> {
             s.recv_slice(buf)
         };
         let n = got.unwrap_or(0);
-        let grew = !peek && tune.after_read(s, n, std::time::Instant::now());
+        let grew = !peek && tune.after_read(s, n);
         let idle = !peek && tune.went_idle(s);
         st.rx_queued = s.recv_queue();
         st.rx_capacity = s.recv_capacity();
@@ -111,7 +111,7 @@ impl PipeGuard<'_> {
             st.tx_free = 0;
             return 0;
         };
-        tune.before_write(s, buf.len(), std::time::Instant::now());
+        tune.before_write(s, buf.len());
         let n = s.send_slice(buf).unwrap_or(0);
         tune.wrote(n);
         st.tx_free = send_room(s);

@@ -111,13 +111,14 @@ impl Tune {
 
     /// After the app read `n` bytes: true if the receive buffer grew (the
     /// peer should hear of the larger window).
-    pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize, now: Instant) -> bool {
+    pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize) -> bool {
         self.copied += n as u64;
         self.resident += n as u64;
         let cap = s.recv_capacity();
         if cap >= self.rx_max || n == 0 {
             return false;
         }
+        let now = Instant::now();
         let received = self.copied + s.recv_queue() as u64;
         self.sample_rtt(received, cap as u64, now);
         let Some(rtt) = self.rtt else { return false };
@@ -133,16 +134,15 @@ impl Tune {
     /// Before a write of `want` bytes: if it does not fit, grows the send
     /// buffer to twice what goes out in an RTT, so the buffer is not what
     /// limits what may be in flight.
-    pub fn before_write(&mut self, s: &mut tcp::Socket<'static>, want: usize, now: Instant) {
+    pub fn before_write(&mut self, s: &mut tcp::Socket<'static>, want: usize) {
         let cap = s.send_capacity();
-        if cap >= self.tx_max {
+        if cap >= self.tx_max || cap - s.send_queue() >= want {
             return;
         }
+        // The rate is taken between writes that found the buffer full,
+        // so writes that fit cost nothing here.
         let Some(rtt) = self.rtt else { return };
-        let per_rtt = self.writes.per_rtt(self.written, rtt, now);
-        if let Some(per_rtt) = per_rtt
-            && cap - s.send_queue() < want
-        {
+        if let Some(per_rtt) = self.writes.per_rtt(self.written, rtt, Instant::now()) {
             grow(s, Side::Tx, 2 * per_rtt + SLACK, self.tx_max);
         }
     }
