@@ -30,6 +30,8 @@ pub struct Cubic {
     // again (RFC 5681 section 3.1).
     in_rto_recovery: bool,
     idle_start: Option<Instant>, // RFC 9438 §4.2: when in-flight last hit 0
+    // zts: nothing acknowledged or lost yet: the window is the initial one.
+    initial: bool,
 }
 
 impl Cubic {
@@ -48,6 +50,7 @@ impl Cubic {
             in_fast_recovery: false,
             in_rto_recovery: false,
             idle_start: None,
+            initial: true,
         };
         cubic.recompute_k();
         cubic
@@ -99,6 +102,7 @@ impl Controller for Cubic {
 
         // New data was ACKed: a timer-based loss episode, if any, is over.
         self.in_rto_recovery = false;
+        self.initial = false;
 
         // First new-data-ack exits fast recovery and deflates `cwnd`
         if self.in_fast_recovery {
@@ -188,6 +192,7 @@ impl Controller for Cubic {
 
     fn on_loss(&mut self, now: Instant, in_flight: usize) {
         self.idle_start = None;
+        self.initial = false;
         // Only cut window size on first entrance to fast recovery.
         if !self.in_fast_recovery {
             // RFC 9438 §4.3: remember the cwnd at this congestion event so W_est can
@@ -216,6 +221,7 @@ impl Controller for Cubic {
     }
 
     fn on_rto(&mut self, _now: Instant, in_flight: usize) {
+        self.initial = false;
         // RFC 5681: when the retransmission timer fires for a segment that has
         // already been retransmitted by the timer (no new data was ACKed since
         // the previous RTO), ssthresh is held constant.
@@ -250,6 +256,12 @@ impl Controller for Cubic {
 
     fn set_mss(&mut self, mss: usize) {
         self.mss = mss;
+        // zts: the initial window of RFC 6928, as Linux's (ten segments
+        // of up to 1460 bytes), once the MSS is known.
+        if self.initial {
+            self.cwnd = (10 * mss).min((2 * mss).max(14600));
+            self.w_est = self.cwnd as f64;
+        }
         self.recompute_k();
     }
 
@@ -336,6 +348,22 @@ mod test {
 
     fn rtte() -> RttEstimator {
         RttEstimator::default()
+    }
+
+    #[test]
+    fn the_initial_window_is_ten_segments_once_the_mss_is_known() {
+        // zts: RFC 6928, as Linux: min(10 MSS, max(2 MSS, 14600)).
+        let mut cubic = Cubic::new();
+        cubic.set_remote_window(1 << 20);
+        cubic.set_mss(1460);
+        assert_eq!(cubic.window(), 14600);
+        cubic.set_mss(9000);
+        assert_eq!(cubic.window(), 18000);
+        // Once something was acknowledged the window is the controller's.
+        ack(&mut cubic, 1000, Instant::from_millis(0));
+        let grown = cubic.window();
+        cubic.set_mss(536);
+        assert_eq!(cubic.window(), grown);
     }
 
     #[test]
