@@ -62,9 +62,8 @@ pub fn release(buf: &mut [u8]) {
     if LIVE.lock().get(&(p as usize)) != Some(&len) {
         return;
     }
-    // SAFETY: `p..p + len` is one whole private anonymous mapping of ours
-    // (checked above), page-aligned as mmap returns it, and `buf` borrows
-    // it mutably, so no one else reads it while its contents drop to zero.
+    // `p..p + len` is one whole page-aligned mapping of ours (checked above).
+    // SAFETY: `buf` borrows it mutably: no one reads it as it drops to zero.
     unsafe { libc::madvise(p.cast(), len, libc::MADV_DONTNEED) };
 }
 
