@@ -117,10 +117,12 @@ static int make_namespaces(struct env *e, char *why, size_t whylen)
     return 0;
 }
 
-/* Addresses the namespaces' link `dev` (veth0 or the TAP), brings it up
- * with its offloads off (one drop takes one segment, not a 64 KiB
- * super-packet), and opens the namespaces' fds as the env's nodes. */
-static int finish_link(struct env *e, const char *const dev[2])
+/* Addresses the namespaces' link `dev` (veth0 or the TAP), brings it up,
+ * turns its offloads off if it has any (a veth: one drop then takes one
+ * segment, not a 64 KiB super-packet; a TAP without a vnet header gets
+ * frames already cut to the MTU), and opens the namespaces' fds as the
+ * env's nodes. */
+static int finish_link(struct env *e, const char *const dev[2], int offloads)
 {
     static const char *const cidr[2] = {LOSS_SERVER_IP "/24", "10.99.0.2/24"};
     for (int i = 0; i < 2; i++) {
@@ -128,9 +130,8 @@ static int finish_link(struct env *e, const char *const dev[2])
         if (quiet("ip -n %s addr add %s dev %s", n, cidr[i], dev[i]) < 0 ||
             quiet("ip -n %s link set %s up", n, dev[i]) < 0)
             return -1;
-        /* A TAP has no offloads to turn off; a veth must lose them. */
-        if (quiet("ip netns exec %s ethtool -K %s tso off gso off gro off tx off", n, dev[i]) < 0 &&
-            !strncmp(dev[i], "veth", 4))
+        if (offloads &&
+            quiet("ip netns exec %s ethtool -K %s tso off gso off gro off tx off", n, dev[i]) < 0)
             return -1;
         char path[80];
         snprintf(path, sizeof path, "/var/run/netns/%s", n);
@@ -152,7 +153,7 @@ static int veth_with_drops(struct env *e, double p, const char *what, char *why,
     const char *s = ns_names[0], *c = ns_names[1];
     static const char *const dev[2] = {"veth0", "veth0"};
     int bad = quiet("ip -n %s link add veth0 type veth peer name veth0 netns %s", s, c) < 0 ||
-              finish_link(e, dev) < 0;
+              finish_link(e, dev, 1) < 0;
     /* Drops on INPUT are real losses; on OUTPUT the stack is told and
      * simply sends again. */
     for (int i = 0; i < 2 && !bad; i++)
@@ -186,7 +187,7 @@ int delay_env_kernel(struct env *e, double delay_ms, double p, uint64_t seed, ch
     int bad = !line;
     for (int i = 0; i < 2 && !bad; i++)
         bad = quiet("ip link set %s netns %s", tap[i], ns_names[i]) < 0;
-    if (bad || finish_link(e, dev) < 0) {
+    if (bad || finish_link(e, dev, 0) < 0) {
         snprintf(why, whylen, "could not make its namespaces, TAP devices and delay line");
         loss_env_free(e);
         return -1;

@@ -11,13 +11,12 @@
 //! - the send buffer, as `tcp_sndbuf_expand` does: when a write finds it
 //!   full, to twice what the app queues in an RTT at its current rate.
 //!
-//! The receiver's RTT is the handshake's (SYN-ACK to ACK on the passive
-//! side, SYN to SYN-ACK on the active one), to the microsecond, or else as
-//! Linux measures it without timestamps: the time one window's worth of
-//! data takes to arrive. The latter alone overstates the RTT of a fast
-//! link the CPU limits (it is then window / rate), and grew the buffers of
-//! in-process flows to the maximum, which cost them a third of their rate
-//! in cache misses. Rates are measured over at least a millisecond: reads
+//! The RTT is the handshake's (SYN-ACK to ACK on the passive side, SYN to
+//! SYN-ACK on the active one), to the microsecond. Linux's measure without
+//! timestamps, the time one window's worth of data takes to arrive,
+//! overstates the RTT of a fast link the CPU limits (it is then window /
+//! rate), and grew the buffers of in-process flows to the maximum, which
+//! cost them a third of their rate in cache misses. Rates are measured over at least a millisecond: reads
 //! drain backlogs at memory speed, and counting them per RTT on a link of
 //! microseconds grew eight in-process flows' buffers for nothing.
 //! A size set by SO_RCVBUF or SO_SNDBUF stays as set, as on Linux.
@@ -48,11 +47,8 @@ pub struct Tune {
     /// The most each buffer may grow to; its size today when fixed.
     rx_max: usize,
     tx_max: usize,
-    /// The connection's RTT: the least seen.
+    /// The handshake's RTT; no growth before it is known.
     rtt: Option<Duration>,
-    /// Received byte count that ends the current window-arrival sample,
-    /// and its start.
-    rtt_mark: Option<(u64, Instant)>,
     /// Bytes the app has read and written, in all.
     copied: u64,
     written: u64,
@@ -94,7 +90,6 @@ impl Tune {
             rx_max: if rx_fixed { rx } else { max.max(rx) },
             tx_max: if tx_fixed { tx } else { max.max(tx) },
             rtt: None,
-            rtt_mark: None,
             copied: 0,
             written: 0,
             arrivals: Meter::default(),
@@ -106,7 +101,7 @@ impl Tune {
 
     /// The handshake took `rtt`.
     pub fn handshake_rtt(&mut self, rtt: Duration) {
-        self.rtt = Some(self.rtt.map_or(rtt, |r| r.min(rtt)));
+        self.rtt = Some(rtt);
     }
 
     /// After the app read `n` bytes: true if the receive buffer grew (the
@@ -114,15 +109,12 @@ impl Tune {
     pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize) -> bool {
         self.copied += n as u64;
         self.resident += n as u64;
-        let cap = s.recv_capacity();
-        if cap >= self.rx_max || n == 0 {
+        let Some(rtt) = self.rtt else { return false };
+        if s.recv_capacity() >= self.rx_max || n == 0 {
             return false;
         }
-        let now = Instant::now();
         let received = self.copied + s.recv_queue() as u64;
-        self.sample_rtt(received, cap as u64, now);
-        let Some(rtt) = self.rtt else { return false };
-        match self.arrivals.per_rtt(received, rtt, now) {
+        match self.arrivals.per_rtt(received, rtt, Instant::now()) {
             // Twice what arrives in an RTT: while the window limits the
             // sender, that doubles the window each RTT, as slow start
             // doubles its congestion window.
@@ -188,18 +180,6 @@ impl Tune {
             None => self.release_at = Some((now + IDLE_RELEASE, moved)),
         }
         self.release_at.map(|(at, _)| at)
-    }
-
-    fn sample_rtt(&mut self, received: u64, window: u64, now: Instant) {
-        match self.rtt_mark {
-            Some((end, start)) if received >= end => {
-                let sample = now.duration_since(start);
-                self.rtt = Some(self.rtt.map_or(sample, |r| r.min(sample)));
-                self.rtt_mark = Some((received + window, now));
-            }
-            Some(_) => {}
-            None => self.rtt_mark = Some((received + window, now)),
-        }
     }
 }
 

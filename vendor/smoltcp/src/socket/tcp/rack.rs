@@ -74,22 +74,21 @@ impl Retransmissions {
         now: Instant,
         wait: Duration,
     ) -> Option<TcpSeqNumber> {
-        let arrived = |e: &Entry| e.end <= una || board.unsacked_in(e.start.max(una), e.end) == 0;
-        let latest_arrived = self
-            .entries
-            .iter()
-            .flatten()
-            .filter(|e| arrived(e))
-            .map(|e| e.sent_at)
-            .max();
+        // Those that arrived are forgotten; the latest sent among them is
+        // what the rest are measured against.
+        let mut latest_arrived: Option<Instant> = None;
+        for slot in self.entries.iter_mut() {
+            if let Some(e) = *slot
+                && (e.end <= una || board.unsacked_in(e.start.max(una), e.end) == 0)
+            {
+                latest_arrived = Some(latest_arrived.map_or(e.sent_at, |t| t.max(e.sent_at)));
+                *slot = None;
+            }
+        }
         let highest_sacked = board.highest().map(|(_, r)| r);
         let mut lost: Option<TcpSeqNumber> = None;
         for slot in self.entries.iter_mut() {
             let Some(e) = *slot else { continue };
-            if arrived(&e) {
-                *slot = None;
-                continue;
-            }
             let overtaken = latest_arrived.is_some_and(|t| t > e.sent_at)
                 || highest_sacked.is_some_and(|r| r > e.nxt);
             if overtaken && now >= e.sent_at + wait {
