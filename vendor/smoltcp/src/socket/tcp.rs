@@ -179,6 +179,9 @@ struct RttEstimator {
     /// Retransmission Time-Out
     rto: u32,
     timestamp: Option<(Instant, TcpSeqNumber)>,
+    /// zts: data below the sampled segment was resent after it was sent,
+    /// so a cumulative ACK of it may have waited for that resend.
+    sample_held: bool,
     max_seq_sent: Option<TcpSeqNumber>,
     rto_count: u8,
 }
@@ -191,6 +194,7 @@ impl Default for RttEstimator {
             rttvar: 0, // ignored, will be overwritten on first measurement.
             rto: RTTE_INITIAL_RTO,
             timestamp: None,
+            sample_held: false,
             max_seq_sent: None,
             rto_count: 0,
         }
@@ -220,6 +224,12 @@ impl RttEstimator {
         if self.have_measurement { self.srtt } else { 0 }
     }
 
+    // RFC 6298 (2.2), (2.3)
+    fn rto_from_estimates(&self) -> u32 {
+        let margin = RTTE_MIN_MARGIN.max(self.rttvar * RTTE_K);
+        (self.srtt + margin).clamp(RTTE_MIN_RTO, RTTE_MAX_RTO)
+    }
+
     fn sample(&mut self, new_rtt: u32) {
         if self.have_measurement {
             // RFC 6298 (2.3) When a subsequent RTT measurement R' is made, a host MUST set (...)
@@ -233,9 +243,7 @@ impl RttEstimator {
             self.rttvar = new_rtt / 2;
         }
 
-        // RFC 6298 (2.2), (2.3)
-        let margin = RTTE_MIN_MARGIN.max(self.rttvar * RTTE_K);
-        self.rto = (self.srtt + margin).clamp(RTTE_MIN_RTO, RTTE_MAX_RTO);
+        self.rto = self.rto_from_estimates();
 
         self.rto_count = 0;
 
@@ -257,6 +265,7 @@ impl RttEstimator {
             self.max_seq_sent = Some(seq);
             if self.timestamp.is_none() {
                 self.timestamp = Some((timestamp, seq));
+                self.sample_held = false;
                 tcp_trace!("rtte: sampling at seq={:?}", seq);
             }
         }
@@ -265,6 +274,24 @@ impl RttEstimator {
     fn on_ack(&mut self, timestamp: Instant, seq: TcpSeqNumber) {
         if let Some((sent_timestamp, sent_seq)) = self.timestamp
             && seq >= sent_seq
+        {
+            // zts: an ACK that may have waited for a resend below the
+            // sampled segment measures the loss, not the path.
+            if !self.sample_held {
+                self.sample((timestamp - sent_timestamp).total_millis() as u32);
+            }
+            self.timestamp = None;
+        }
+    }
+
+    /// zts: the sampled segment SACKed is its arrival, whatever was resent
+    /// below it (as Linux samples SACKed segments sent once). Without this,
+    /// under steady loss nearly every sample was voided by some resend, and
+    /// the RTO kept doubling across recoveries: 60 s in the impair matrix.
+    fn on_sacked(&mut self, timestamp: Instant, left: TcpSeqNumber, right: TcpSeqNumber) {
+        if let Some((sent_timestamp, sent_seq)) = self.timestamp
+            && left < sent_seq
+            && sent_seq <= right
         {
             self.sample((timestamp - sent_timestamp).total_millis() as u32);
             self.timestamp = None;
@@ -296,6 +323,30 @@ impl RttEstimator {
             tcp_trace!("rtte: abort sampling due to retransmit");
         }
         self.timestamp = None;
+    }
+
+    /// zts: all that was out at a timeout has been delivered, so the path
+    /// answers again: the timer goes back to what SRTT and RTTVAR say.
+    /// Linux gets there through the RTT samples its timestamps give on
+    /// every ACK; without them, Karn's rule left the doubled timer in
+    /// place across recoveries until a segment sent once was sampled.
+    fn end_backoff(&mut self) {
+        self.rto = if self.srtt > 0 {
+            self.rto_from_estimates()
+        } else {
+            RTTE_INITIAL_RTO
+        };
+        self.rto_count = 0;
+    }
+
+    /// zts: a resend voids the sample only if it carries the sampled
+    /// segment (Karn); one below it leaves the sample to a SACK.
+    fn on_resent(&mut self, from: TcpSeqNumber, to: TcpSeqNumber) {
+        match self.timestamp {
+            Some((_, sent_seq)) if from < sent_seq && sent_seq <= to => self.on_retransmit(),
+            Some((_, sent_seq)) if from < sent_seq => self.sample_held = true,
+            _ => {}
+        }
     }
 }
 
@@ -1657,12 +1708,13 @@ impl<'a> Socket<'a> {
     /// zts: takes the SACK blocks of an ACK into the scoreboard. Blocks
     /// outside what is sent and not acknowledged are D-SACKs (RFC 2883)
     /// or stale, and are not taken.
-    fn take_sack_blocks(&mut self, repr: &TcpRepr, ack: TcpSeqNumber) {
+    fn take_sack_blocks(&mut self, repr: &TcpRepr, ack: TcpSeqNumber, now: Instant) {
         self.take_dsack(repr, ack);
         for &(l, r) in repr.sack_ranges.iter().flatten() {
             let (l, r) = (TcpSeqNumber(l as i32), TcpSeqNumber(r as i32));
             if ack < l && l < r && r <= self.remote_last_seq {
                 self.scoreboard.add(l, r);
+                self.rtte.on_sacked(now, l, r);
             }
         }
     }
@@ -1707,6 +1759,9 @@ impl<'a> Socket<'a> {
         let nxt = self.remote_last_seq;
         if self.recovery.in_recovery() && una >= self.recovery.point {
             net_debug!("loss recovery ends at {}", una);
+            if self.recovery.phase == recovery::Phase::Timeout {
+                self.rtte.end_backoff();
+            }
             self.recovery.end();
             self.retransmissions.clear();
             return;
@@ -2519,7 +2574,7 @@ impl<'a> Socket<'a> {
             // zts: the SACK blocks, before SND.UNA moves past any of them.
             let sacked_before = self.scoreboard.sacked_bytes();
             if self.remote_has_sack {
-                self.take_sack_blocks(repr, ack_number);
+                self.take_sack_blocks(repr, ack_number, cx.now());
             }
             let mut is_dup_ack = false;
 
@@ -3313,7 +3368,7 @@ impl<'a> Socket<'a> {
             if self.recovery.phase == recovery::Phase::Fast {
                 self.undo.resent(repr.seq_number, end);
             }
-            self.rtte.on_retransmit();
+            self.rtte.on_resent(repr.seq_number, end);
         }
         if self.recovery.phase == recovery::Phase::Fast {
             self.recovery.on_sent(repr.segment_len());

@@ -265,3 +265,41 @@ fn the_receiver_reports_a_duplicate_segment_first() {
     });
     assert_eq!(next, Some([None, None, None]));
 }
+
+#[test]
+fn a_segment_sacked_past_a_resent_hole_is_an_rtt_sample() {
+    let mut s = sent_ten(true);
+    // The first segment is the sample: 10 ms.
+    ack(&mut s, 10, 6, &[]);
+    assert_eq!(s.rtte.srtt, 10);
+    // New data at 20 is the next sample; the segment at 6 is lost and
+    // resent below it.
+    s.send_slice(b"aaaaaa").unwrap();
+    assert_eq!(drain(&mut s, 20), vec![(60, SEG)]);
+    ack(&mut s, 25, 6, &[(12, 60)]);
+    assert_eq!(drain(&mut s, 25), vec![(6, SEG)]);
+    // The new segment SACKed at 60 measures 40 ms: 10 * 7/8 + 40/8.
+    ack(&mut s, 60, 6, &[(12, 66)]);
+    assert_eq!(s.rtte.srtt, 14);
+    // The ACK that the resend brings measures nothing more.
+    ack(&mut s, 70, 66, &[]);
+    assert_eq!(s.rtte.srtt, 14);
+}
+
+#[test]
+fn the_timer_backoff_ends_with_the_timeout_recovery() {
+    let mut s = sent_ten(true);
+    s.rtte.sample(10);
+    // The first segment is lost, then its fast retransmission, then the
+    // resend of the timeout armed at 0 (the second timeout forgets the
+    // SACK blocks): the timer doubles to 800 ms.
+    ack(&mut s, 10, 0, &[(6, 60)]);
+    assert_eq!(drain(&mut s, 10), vec![(0, SEG)]);
+    assert_eq!(drain(&mut s, 1000), vec![(0, SEG)]);
+    assert_eq!(drain(&mut s, 1400).first(), Some(&(0, SEG)));
+    assert_eq!(s.rtte.retransmission_timeout(), Duration::from_millis(800));
+    // Everything arrives: the path answers, the timer is SRTT's again.
+    ack(&mut s, 1410, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    assert_eq!(s.rtte.retransmission_timeout(), Duration::from_millis(200));
+}
