@@ -28,6 +28,12 @@ command -v ethtool >/dev/null || need+=(ethtool)
 # The benchmark's loss rows drop with iptables' statistic match.
 command -v iptables >/dev/null || need+=(iptables)
 command -v curl >/dev/null || need+=(curl)
+# The preload tests' unmodified programs.
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-benchmark >/dev/null || need+=(redis-tools)
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v tshark >/dev/null || need+=(tshark)
@@ -71,7 +77,7 @@ style() {
 smoltcp_units() {
   local features
   features=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; m=json.load(sys.stdin); d=[d for d in m["packages"][0]["dependencies"] if d["name"]=="smoltcp"][0]; print(",".join(d["features"]))') &&
+    python3 -c 'import json,sys; m=json.load(sys.stdin); p=[p for p in m["packages"] if p["name"]=="zts"][0]; d=[d for d in p["dependencies"] if d["name"]=="smoltcp"][0]; print(",".join(d["features"]))') &&
     cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp --lib &&
     cargo test --quiet --manifest-path vendor/smoltcp/Cargo.toml --target-dir target/smoltcp \
       --lib --no-default-features --features "$features"

@@ -104,6 +104,7 @@ fn install_lays_out_libraries_headers_and_package_files() {
         "lib/libzts.so.0.1",
         "lib/libzts.so.0.1.0",
         "lib/libzts.a",
+        "lib/libzts_preload.so",
         "include/zts.h",
         "include/zts.hpp",
         "lib/pkgconfig/zts.pc",

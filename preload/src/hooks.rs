@@ -1,0 +1,517 @@
+//! The interposed calls. Each looks the fd up (`table.rs`); what this
+//! library does not manage goes to the C library unchanged.
+
+// Each hook's safety contract is that of the C library function it stands
+// for (socket(2), bind(2), ...), which its callers already meet.
+#![allow(clippy::missing_safety_doc)]
+
+use crate::addr::Addr;
+use crate::config::Setting;
+use crate::listener;
+use crate::node::{self, config, log};
+use crate::pump;
+use crate::real::REAL;
+use crate::table::{self, Candidate, Conn, ConnectState, Entry, ZtsFd};
+use libc::{c_int, c_void, sockaddr, socklen_t};
+use parking_lot::{Condvar, Mutex};
+use std::sync::Arc;
+use zts::ffi::errno::zts_errno;
+use zts::ffi::options::*;
+use zts::ffi::socket::*;
+
+fn fail(e: c_int) -> c_int {
+    // SAFETY: this thread's errno slot.
+    unsafe { *libc::__errno_location() = e };
+    -1
+}
+
+fn errno() -> c_int {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// A zts stream socket of `domain` with the options set so far.
+fn new_zts_socket(c: &Candidate) -> Result<Arc<ZtsFd>, c_int> {
+    node::node()?;
+    let z = zts_socket(c.domain, libc::SOCK_STREAM, 0);
+    if z < 0 {
+        return Err(zts_errno());
+    }
+    for (level, name, value) in &c.options {
+        // SAFETY: `value` holds the option as the program passed it.
+        unsafe {
+            zts_setsockopt(
+                z,
+                *level,
+                *name,
+                value.as_ptr().cast(),
+                value.len() as socklen_t,
+            )
+        };
+    }
+    Ok(ZtsFd::new(z))
+}
+
+/// socket(2): AF_INET and AF_INET6 stream sockets are noted, to be placed
+/// at bind or connect; until then they are the kernel's.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+    let inet = domain == libc::AF_INET || domain == libc::AF_INET6;
+    if inet && matches!(*node::SETTING, Setting::Bad) {
+        return fail(libc::ENETDOWN);
+    }
+    // SAFETY: the C library's socket with the program's arguments.
+    let fd = unsafe { (REAL.socket)(domain, ty, protocol) };
+    if fd < 0 {
+        return fd;
+    }
+    let stream = ty & 0xf == libc::SOCK_STREAM;
+    if inet && stream && config().is_some() && (protocol == 0 || protocol == libc::IPPROTO_TCP) {
+        let c = Candidate {
+            domain,
+            options: vec![],
+            zts: None,
+            bound: None,
+        };
+        table::set(fd, Entry::Candidate(c));
+    } else {
+        table::remove(fd);
+    }
+    fd
+}
+
+/// bind(2): an address of a zts network (or the wildcard) binds a zts
+/// socket; anything else binds the kernel's.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+    // SAFETY: the program vouches for `len` bytes at `addr`.
+    let a = unsafe { Addr::read(addr, len) };
+    let (Some(Entry::Candidate(mut c)), Some(conf), Some(a)) = (table::get(fd), config(), a) else {
+        // SAFETY: the C library's bind with the program's arguments.
+        return unsafe { (REAL.bind)(fd, addr, len) };
+    };
+    let ip = a.ip().expect("an inet address");
+    if !node::binds_on_zts(conf, ip) {
+        log(format_args!("fd {fd}: bind {ip} on the kernel"));
+        table::remove(fd);
+        // SAFETY: as above.
+        return unsafe { (REAL.bind)(fd, addr, len) };
+    }
+    let z = match c.zts.clone().map_or_else(|| new_zts_socket(&c), Ok) {
+        Ok(z) => z,
+        Err(e) => return fail(e),
+    };
+    c.zts = Some(z.clone());
+    table::set(fd, Entry::Candidate(c.clone()));
+    // SAFETY: `a` is a valid address of its length.
+    if unsafe { zts_bind(z.fd, a.ptr(), a.len) } < 0 {
+        return fail(zts_errno());
+    }
+    c.bound = Some(a);
+    table::set(fd, Entry::Candidate(c));
+    log(format_args!("fd {fd}: bind {ip} on zts"));
+    0
+}
+
+/// listen(2): a socket bound on zts listens there.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
+    match table::get(fd) {
+        Some(Entry::Candidate(Candidate {
+            domain,
+            zts: Some(z),
+            bound: Some(_),
+            ..
+        })) => match listener::listen(fd, domain, z, backlog) {
+            Ok(e) => {
+                table::set(fd, e);
+                log(format_args!("fd {fd}: listening on zts"));
+                0
+            }
+            Err(e) => fail(e),
+        },
+        Some(Entry::Listener(_)) => 0,
+        Some(Entry::Candidate(_)) => {
+            table::remove(fd);
+            // SAFETY: the C library's listen with the program's arguments.
+            unsafe { (REAL.listen)(fd, backlog) }
+        }
+        // SAFETY: as above.
+        _ => unsafe { (REAL.listen)(fd, backlog) },
+    }
+}
+
+/// connect(2): a destination on a zts network (or routed there) connects
+/// a zts socket, and the program's fd becomes its end of a socket pair.
+/// A non-blocking connect returns EINPROGRESS; SO_ERROR then waits for
+/// the outcome, since the pair is writable at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+    let c = match table::get(fd) {
+        Some(Entry::Conn(c)) => {
+            // The pair was writable before the connect was decided, so a
+            // program calling connect again to learn the outcome (hiredis
+            // does) waits for it here rather than hearing EALREADY.
+            return match c.outcome() {
+                0 => fail(libc::EISCONN),
+                e => {
+                    *c.reported.lock() = true;
+                    fail(e)
+                }
+            };
+        }
+        Some(Entry::Candidate(c)) => c,
+        // SAFETY: the C library's connect with the program's arguments.
+        _ => return unsafe { (REAL.connect)(fd, addr, len) },
+    };
+    // SAFETY: the program vouches for `len` bytes at `addr`.
+    let a = unsafe { Addr::read(addr, len) };
+    let to_zts = match (config(), a.and_then(|a| a.ip())) {
+        (Some(conf), Some(ip)) => {
+            let bound_here = c
+                .bound
+                .and_then(|b| b.ip())
+                .is_some_and(|b| !b.is_unspecified());
+            node::routes_to_zts(conf, ip) || bound_here
+        }
+        _ => false,
+    };
+    let Some(a) = a.filter(|_| to_zts) else {
+        table::remove(fd);
+        if let Some(b) = c.bound {
+            // A wildcard bind kept for zts: the kernel's socket takes it.
+            // SAFETY: `b` is a valid address of its length.
+            if unsafe { (REAL.bind)(fd, b.ptr(), b.len) } < 0 {
+                return -1;
+            }
+        }
+        // SAFETY: as above.
+        return unsafe { (REAL.connect)(fd, addr, len) };
+    };
+    match connect_zts(fd, &c, a) {
+        Ok(conn) => {
+            // SAFETY: F_GETFL on the program's fd.
+            let nonblock = unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK != 0;
+            if nonblock {
+                return fail(libc::EINPROGRESS);
+            }
+            match conn.outcome() {
+                0 => 0,
+                e => {
+                    *conn.reported.lock() = true;
+                    fail(e)
+                }
+            }
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn connect_zts(fd: c_int, c: &Candidate, a: Addr) -> Result<Arc<Conn>, c_int> {
+    let z = match c.zts.clone() {
+        Some(z) => z,
+        None => new_zts_socket(c)?,
+    };
+    let mut pair = [0; 2];
+    // SAFETY: `pair` has room for two fds.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            pair.as_mut_ptr(),
+        )
+    } < 0
+    {
+        return Err(errno());
+    }
+    if let Err(e) = listener::replace_fd(pair[0], fd) {
+        // SAFETY: closing our own end.
+        unsafe { (REAL.close)(pair[1]) };
+        return Err(e);
+    }
+    let conn = Arc::new(Conn {
+        domain: c.domain,
+        zts: Some(z.clone()),
+        local: Mutex::new(Addr::empty()),
+        peer: a,
+        state: Mutex::new(ConnectState::Connecting),
+        changed: Condvar::new(),
+        reported: Mutex::new(false),
+    });
+    table::set(fd, Entry::Conn(conn.clone()));
+    log(format_args!("fd {fd}: connect {:?} on zts", a.ip()));
+    let (theirs, end) = (conn.clone(), pair[1]);
+    let spawned = std::thread::Builder::new()
+        .name("zts-connect".into())
+        .spawn(move || {
+            // SAFETY: `a` is a valid address of its length.
+            if unsafe { zts_connect(z.fd, a.ptr(), a.len) } == 0 {
+                let mut local = Addr::empty();
+                // SAFETY: `local` is a sockaddr_storage with its length.
+                unsafe { zts_getsockname(z.fd, local.ptr_mut(), &mut local.len) };
+                *theirs.local.lock() = local;
+                theirs.decide(ConnectState::Connected);
+                pump::start(z, end);
+            } else {
+                theirs.decide(ConnectState::Failed(zts_errno()));
+                // SAFETY: closing our own end: the program reads EOF.
+                unsafe { (REAL.close)(end) };
+            }
+        });
+    if spawned.is_err() {
+        conn.decide(ConnectState::Failed(libc::EAGAIN));
+    }
+    Ok(conn)
+}
+
+/// accept4(2): the kernel's, on a zts listener's Unix socket; the
+/// connection's addresses come off its front.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn accept4(
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+    flags: c_int,
+) -> c_int {
+    let Some(Entry::Listener(l)) = table::get(fd) else {
+        // SAFETY: the C library's accept4 with the program's arguments.
+        let c = unsafe { (REAL.accept4)(fd, addr, len, flags) };
+        if c >= 0 {
+            table::remove(c);
+        }
+        return c;
+    };
+    // SAFETY: as above, with no address (it is a Unix one).
+    let c = unsafe { (REAL.accept4)(fd, std::ptr::null_mut(), std::ptr::null_mut(), flags) };
+    if c < 0 {
+        return c;
+    }
+    let (peer, local) = match listener::read_header(c) {
+        Ok(h) => h,
+        Err(e) => {
+            // SAFETY: closing the connection this call accepted.
+            unsafe { (REAL.close)(c) };
+            return fail(e);
+        }
+    };
+    // SAFETY: the program vouches for `addr` and `len`.
+    unsafe { peer.write(addr, len) };
+    let conn = Conn {
+        domain: l.domain,
+        zts: None,
+        local: Mutex::new(local),
+        peer,
+        state: Mutex::new(ConnectState::Connected),
+        changed: Condvar::new(),
+        reported: Mutex::new(false),
+    };
+    table::set(c, Entry::Conn(Arc::new(conn)));
+    log(format_args!("fd {c}: accepted {:?} on zts", peer.ip()));
+    c
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+    // SAFETY: accept(2) is accept4(2) without flags.
+    unsafe { accept4(fd, addr, len, 0) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+    let known = match table::get(fd) {
+        Some(Entry::Conn(c)) => Some(*c.local.lock()),
+        Some(Entry::Listener(l)) => Some(l.local),
+        Some(Entry::Candidate(Candidate { zts: Some(z), .. })) => {
+            let mut a = Addr::empty();
+            // SAFETY: `a` is a sockaddr_storage with its length.
+            if unsafe { zts_getsockname(z.fd, a.ptr_mut(), &mut a.len) } < 0 {
+                return fail(zts_errno());
+            }
+            Some(a)
+        }
+        _ => None,
+    };
+    match known {
+        Some(a) if !addr.is_null() && !len.is_null() => {
+            // SAFETY: the program vouches for `addr` and `len`.
+            unsafe { a.write(addr, len) };
+            0
+        }
+        Some(_) => fail(libc::EFAULT),
+        // SAFETY: the C library's getsockname with the program's arguments.
+        None => unsafe { (REAL.getsockname)(fd, addr, len) },
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+    match table::get(fd) {
+        Some(Entry::Conn(c)) if matches!(*c.state.lock(), ConnectState::Connected) => {
+            if addr.is_null() || len.is_null() {
+                return fail(libc::EFAULT);
+            }
+            // SAFETY: the program vouches for `addr` and `len`.
+            unsafe { c.peer.write(addr, len) };
+            0
+        }
+        Some(Entry::Conn(_) | Entry::Listener(_)) => fail(libc::ENOTCONN),
+        Some(Entry::Candidate(Candidate { zts: Some(_), .. })) => fail(libc::ENOTCONN),
+        // SAFETY: the C library's getpeername with the program's arguments.
+        _ => unsafe { (REAL.getpeername)(fd, addr, len) },
+    }
+}
+
+/// Writes an int option as getsockopt(2) does.
+///
+/// # Safety
+/// `val` and `len` are as the program passed them to getsockopt.
+unsafe fn int_option(val: *mut c_void, len: *mut socklen_t, v: c_int) -> c_int {
+    if val.is_null() || len.is_null() {
+        return fail(libc::EFAULT);
+    }
+    let bytes = v.to_ne_bytes();
+    // SAFETY: the program vouches for `*len` bytes at `val`.
+    unsafe {
+        let n = (*len as usize).min(bytes.len());
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), val.cast::<u8>(), n);
+        *len = n as socklen_t;
+    }
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    val: *mut c_void,
+    len: *mut socklen_t,
+) -> c_int {
+    let (domain, zts, listening, conn) = match table::get(fd) {
+        Some(Entry::Conn(c)) => (c.domain, c.zts.clone(), false, Some(c)),
+        Some(Entry::Listener(l)) => (l.domain, Some(l.zts.clone()), true, None),
+        Some(Entry::Candidate(Candidate {
+            domain,
+            zts: Some(z),
+            ..
+        })) => (domain, Some(z), false, None),
+        // SAFETY: the C library's getsockopt with the program's arguments.
+        _ => return unsafe { (REAL.getsockopt)(fd, level, name, val, len) },
+    };
+    // SAFETY (each int_option below): the program's own arguments.
+    if level == libc::SOL_SOCKET {
+        return match name {
+            libc::SO_ERROR => {
+                let e = conn.map_or(0, |c| {
+                    let e = c.outcome();
+                    let mut reported = c.reported.lock();
+                    if e != 0 && !*reported {
+                        *reported = true;
+                        e
+                    } else {
+                        0
+                    }
+                });
+                unsafe { int_option(val, len, e) }
+            }
+            libc::SO_TYPE => unsafe { int_option(val, len, libc::SOCK_STREAM) },
+            libc::SO_DOMAIN => unsafe { int_option(val, len, domain) },
+            libc::SO_PROTOCOL => unsafe { int_option(val, len, libc::IPPROTO_TCP) },
+            libc::SO_ACCEPTCONN => unsafe { int_option(val, len, listening as c_int) },
+            // SAFETY: the program's arguments, on its (Unix) fd.
+            _ => unsafe { (REAL.getsockopt)(fd, level, name, val, len) },
+        };
+    }
+    match zts.and_then(|z| z.here()) {
+        // SAFETY: the program's arguments, on the zts socket behind its fd.
+        Some(z) => unsafe { zts_getsockopt(z, level, name, val, len) },
+        // An accepted connection in a forked child: its zts socket lives
+        // in the parent. Options read as zero there.
+        None => unsafe { int_option(val, len, 0) },
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn setsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    val: *const c_void,
+    len: socklen_t,
+) -> c_int {
+    let entry = table::get(fd);
+    if let Some(Entry::Candidate(mut c)) = entry {
+        // SAFETY: the C library's setsockopt with the program's arguments.
+        let r = unsafe { (REAL.setsockopt)(fd, level, name, val, len) };
+        if r == 0 && !val.is_null() {
+            // SAFETY: the kernel just read `len` bytes at `val`.
+            let bytes = unsafe { std::slice::from_raw_parts(val.cast::<u8>(), len as usize) };
+            c.options.push((level, name, bytes.to_vec()));
+            if let Some(z) = &c.zts {
+                // SAFETY: the same option on the zts socket.
+                unsafe { zts_setsockopt(z.fd, level, name, val, len) };
+            }
+            table::set(fd, Entry::Candidate(c));
+        }
+        return r;
+    }
+    let zts = match entry {
+        Some(Entry::Conn(c)) => c.zts.clone(),
+        Some(Entry::Listener(l)) => Some(l.zts.clone()),
+        // SAFETY: as above.
+        _ => return unsafe { (REAL.setsockopt)(fd, level, name, val, len) },
+    };
+    if let Some(z) = zts.and_then(|z| z.here()) {
+        // SAFETY: the program's arguments, on the zts socket behind its fd.
+        if unsafe { zts_setsockopt(z, level, name, val, len) } < 0 {
+            log(format_args!(
+                "fd {fd}: option {level}/{name} not applied on zts: errno {}",
+                zts_errno()
+            ));
+        }
+    }
+    if level == libc::SOL_SOCKET {
+        // Buffer sizes and the like also reach the Unix end; an option it
+        // lacks is not the program's concern.
+        // SAFETY: as above.
+        unsafe { (REAL.setsockopt)(fd, level, name, val, len) };
+    }
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+    table::remove(fd);
+    // SAFETY: the C library's close with the program's argument.
+    unsafe { (REAL.close)(fd) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
+    // SAFETY: the C library's dup with the program's argument.
+    let n = unsafe { (REAL.dup)(fd) };
+    if n >= 0 {
+        table::copy(fd, n);
+    }
+    n
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup2(fd: c_int, to: c_int) -> c_int {
+    // SAFETY: the C library's dup2 with the program's arguments.
+    let n = unsafe { (REAL.dup2)(fd, to) };
+    if n >= 0 && fd != to {
+        table::copy(fd, n);
+    }
+    n
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup3(fd: c_int, to: c_int, flags: c_int) -> c_int {
+    // SAFETY: the C library's dup3 with the program's arguments.
+    let n = unsafe { (REAL.dup3)(fd, to, flags) };
+    if n >= 0 {
+        table::copy(fd, n);
+    }
+    n
+}

@@ -1,0 +1,22 @@
+//! `libzts_preload.so`: unmodified, dynamically linked programs on zts
+//! networks, by interposing their socket calls (`LD_PRELOAD`).
+//!
+//! Each zts socket the program holds is a real kernel fd: one end of a
+//! Unix socket pair for a connection (the library's pump threads copy
+//! between its other end and zts), a Unix listening socket for a listener
+//! (zts's accepted connections are connected to it, their addresses in
+//! front). So the kernel does read, write, poll, select, epoll, sendfile,
+//! dup, fork and close, and only the calls that name addresses or options
+//! are interposed here (`hooks.rs`). Sockets not on a zts network, and
+//! every other kind of fd, go to the C library untouched.
+
+mod addr;
+mod config;
+mod hooks;
+mod listener;
+mod node;
+mod pump;
+mod real;
+mod table;
+
+pub use hooks::*;

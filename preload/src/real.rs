@@ -1,0 +1,55 @@
+//! The C library's own functions, found past this library
+//! (`dlsym(RTLD_NEXT)`): every hook ends in one of them for sockets that
+//! stay on the kernel, and zts's own calls reach them through the hooks.
+
+use libc::{c_int, c_void, size_t, sockaddr, socklen_t, ssize_t};
+use once_cell::sync::Lazy;
+
+/// Looks `name` (NUL-terminated) up past this library; aborts with a line
+/// on stderr if the C library lacks it, since no socket call could work.
+fn next(name: &[u8]) -> *mut c_void {
+    // SAFETY: `name` is a NUL-terminated literal; RTLD_NEXT is a valid handle.
+    let f = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
+    if f.is_null() {
+        let msg = b"zts-preload: the C library has no socket call it needs\n";
+        // SAFETY: writing a static buffer to stderr.
+        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        std::process::abort();
+    }
+    f
+}
+
+/// The struct of the C library's functions, each looked up once.
+macro_rules! real {
+    ($($name:ident: $ty:ty,)*) => {
+        pub struct Real {
+            $(pub $name: $ty,)*
+        }
+
+        pub static REAL: Lazy<Real> = Lazy::new(|| Real {
+            // SAFETY: each symbol is the C library's function of that name,
+            // whose signature the field's type spells as the C library
+            // declares it.
+            $($name: unsafe {
+                std::mem::transmute::<*mut c_void, $ty>(next(concat!(stringify!($name), "\0").as_bytes()))
+            },)*
+        });
+    };
+}
+
+real! {
+    socket: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int,
+    bind: unsafe extern "C" fn(c_int, *const sockaddr, socklen_t) -> c_int,
+    listen: unsafe extern "C" fn(c_int, c_int) -> c_int,
+    connect: unsafe extern "C" fn(c_int, *const sockaddr, socklen_t) -> c_int,
+    accept4: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t, c_int) -> c_int,
+    close: unsafe extern "C" fn(c_int) -> c_int,
+    getsockname: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t) -> c_int,
+    getpeername: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t) -> c_int,
+    getsockopt: unsafe extern "C" fn(c_int, c_int, c_int, *mut c_void, *mut socklen_t) -> c_int,
+    setsockopt: unsafe extern "C" fn(c_int, c_int, c_int, *const c_void, socklen_t) -> c_int,
+    dup: unsafe extern "C" fn(c_int) -> c_int,
+    dup2: unsafe extern "C" fn(c_int, c_int) -> c_int,
+    dup3: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int,
+    read: unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t,
+}

@@ -1,0 +1,143 @@
+//! What this library knows of the program's fds: sockets not yet placed,
+//! zts connections and zts listeners. Entries follow dup and close; a
+//! forked child keeps a copy, and uses only what needs no zts thread.
+
+use crate::addr::Addr;
+use libc::c_int;
+use once_cell::sync::Lazy;
+use parking_lot::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A zts fd, closed when the last program fd that stands for it goes, and
+/// only by the process that opened it.
+pub struct ZtsFd {
+    pub fd: c_int,
+    pub pid: u32,
+}
+
+impl ZtsFd {
+    pub fn new(fd: c_int) -> Arc<ZtsFd> {
+        Arc::new(ZtsFd {
+            fd,
+            pid: std::process::id(),
+        })
+    }
+
+    /// The fd, if this process may use it.
+    pub fn here(&self) -> Option<c_int> {
+        (self.pid == std::process::id()).then_some(self.fd)
+    }
+}
+
+impl Drop for ZtsFd {
+    fn drop(&mut self) {
+        if let Some(fd) = self.here() {
+            zts::ffi::socket::zts_close(fd);
+        }
+    }
+}
+
+/// An AF_INET or AF_INET6 stream socket the program made, not yet placed:
+/// the kernel socket it has until it binds or connects somewhere.
+#[derive(Clone)]
+pub struct Candidate {
+    pub domain: c_int,
+    /// Options set so far, replayed on the zts socket.
+    pub options: Vec<(c_int, c_int, Vec<u8>)>,
+    /// The zts socket, once a bind placed it on zts.
+    pub zts: Option<Arc<ZtsFd>>,
+    /// Where that bind was, for a later connect that goes to the kernel.
+    pub bound: Option<Addr>,
+}
+
+pub enum ConnectState {
+    Connecting,
+    Connected,
+    Failed(c_int),
+}
+
+/// A zts connection: the program holds one end of a socket pair, the pump
+/// the other.
+pub struct Conn {
+    pub domain: c_int,
+    pub zts: Option<Arc<ZtsFd>>,
+    pub local: Mutex<Addr>,
+    pub peer: Addr,
+    pub state: Mutex<ConnectState>,
+    pub changed: Condvar,
+    /// A failed connect is reported once by SO_ERROR, as the kernel does.
+    pub reported: Mutex<bool>,
+}
+
+impl Conn {
+    /// Waits until the connect is decided; 0 or its errno.
+    pub fn outcome(&self) -> c_int {
+        let mut s = self.state.lock();
+        loop {
+            match *s {
+                ConnectState::Connecting => self.changed.wait(&mut s),
+                ConnectState::Connected => return 0,
+                ConnectState::Failed(e) => return e,
+            }
+        }
+    }
+
+    pub fn decide(&self, outcome: ConnectState) {
+        *self.state.lock() = outcome;
+        self.changed.notify_all();
+    }
+}
+
+/// A zts listener: the program holds a Unix listening socket, and each
+/// connection zts accepts arrives on it with its addresses in front.
+pub struct Listener {
+    pub domain: c_int,
+    pub zts: Arc<ZtsFd>,
+    pub local: Addr,
+    /// Cleared when the program's last fd for it closes, before the zts
+    /// listener is (the accepting thread holds no reference to it).
+    pub open: Arc<AtomicBool>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.open.store(false, Ordering::Release);
+    }
+}
+
+#[derive(Clone)]
+pub enum Entry {
+    Candidate(Candidate),
+    Conn(Arc<Conn>),
+    Listener(Arc<Listener>),
+}
+
+static TABLE: Lazy<Mutex<HashMap<c_int, Entry>>> = Lazy::new(Default::default);
+
+pub fn get(fd: c_int) -> Option<Entry> {
+    TABLE.lock().get(&fd).cloned()
+}
+
+pub fn set(fd: c_int, e: Entry) {
+    TABLE.lock().insert(fd, e);
+}
+
+/// Forgets `fd`; what it held is dropped outside the lock (dropping the
+/// last reference to a zts fd closes it, which may call back in here).
+pub fn remove(fd: c_int) {
+    let gone = TABLE.lock().remove(&fd);
+    drop(gone);
+}
+
+/// `to` now stands for what `from` does (dup, dup2, dup3).
+pub fn copy(from: c_int, to: c_int) {
+    let mut t = TABLE.lock();
+    let gone = match t.get(&from).cloned() {
+        Some(e) => t.insert(to, e),
+        None => t.remove(&to),
+    };
+    drop(t);
+    drop(gone);
+}
