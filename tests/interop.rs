@@ -7,7 +7,7 @@ mod common;
 
 use common::api::*;
 use common::netns::*;
-use common::{build_c, out_dir, run_ok};
+use common::{Scratch, build_c, run_ok};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -19,29 +19,6 @@ const WAIT: Duration = Duration::from_secs(60);
 /// A directory holding `blob`: `size` seeded bytes.
 /// A directory of the test's own under the output directory, removed when
 /// the test ends (the blobs and copies of a run add up to 100 MB).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = out_dir().join(unique(name));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn served_dir(name: &str, size: usize) -> Scratch {
     let dir = Scratch::new(name);
     std::fs::write(dir.join("blob"), pattern(size, size as u64)).unwrap();

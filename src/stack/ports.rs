@@ -3,6 +3,8 @@
 
 use crate::error::{Errno, Result};
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 49152..=65535;
@@ -65,6 +67,13 @@ impl PortTable {
 
     fn pick_ephemeral(&mut self, addr: &IpAddr) -> Result<u16> {
         let span = (EPHEMERAL.end() - EPHEMERAL.start()) as u32 + 1;
+        if self.next_ephemeral == 0 {
+            // A random start (RFC 6056): a node made again at the same
+            // address would otherwise reuse the last one's ports, and its
+            // SYNs would meet the peer's TIME-WAIT sockets of those.
+            let r = RandomState::new().build_hasher().finish();
+            self.next_ephemeral = EPHEMERAL.start() + (r % span as u64) as u16;
+        }
         for _ in 0..span {
             if !EPHEMERAL.contains(&self.next_ephemeral) {
                 self.next_ephemeral = *EPHEMERAL.start();

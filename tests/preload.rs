@@ -1,0 +1,345 @@
+//! Unmodified programs over zts through libzts_preload.so. Each test runs
+//! its programs in a network namespace of its own where only loopback is
+//! up (`unshare -rn`, or `unshare -n` as root), on a VXLAN overlay over
+//! 127.0.0.1: node A is 10.7.0.1, node B 10.7.0.2. A socket call that
+//! slipped past the library could reach nothing there. Bytes are checked
+//! by SHA-256.
+
+mod common;
+
+use common::api::pattern;
+use common::netns::{need_tools, sha256};
+use common::{Scratch, build_c, lib_dir};
+use std::path::Path;
+use std::process::Command;
+
+/// What every script starts with: loopback up, `$A` and `$B` to run a
+/// program preloaded on node A or B, and `wait_for FILE TEXT`, a bounded
+/// wait for a program's readiness line.
+const PRELUDE: &str = r#"
+set -eu
+ip link set lo up
+A="env ZTS_LOG=1 ZTS_NET=vxlan://127.0.0.1:4801?vni=7&peer=127.0.0.1:4802 ZTS_ADDR=10.7.0.1/24 LD_PRELOAD=$LIB"
+B="env ZTS_LOG=1 ZTS_NET=vxlan://127.0.0.1:4802?vni=7&peer=127.0.0.1:4801 ZTS_ADDR=10.7.0.2/24 LD_PRELOAD=$LIB"
+wait_for() {
+  i=0
+  until grep -q "$2" "$1" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -ge 600 ]; then echo "no '$2' in $1 after 30 s:"; cat "$1"; exit 1; fi
+    sleep 0.05
+  done
+}
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+"#;
+
+fn skip_on_purpose(test: &str) -> bool {
+    if std::env::var("ZTS_SKIP_NETNS").as_deref() == Ok("1") {
+        eprintln!("{test}: skipped on purpose (ZTS_SKIP_NETNS=1)");
+        return true;
+    }
+    false
+}
+
+/// Runs `script` after the prelude in a namespace of its own, in `dir`;
+/// panics with everything it printed unless it succeeds. Returns stdout.
+fn in_namespace(dir: &Path, script: &str) -> String {
+    need_tools(&["unshare", "ip", "timeout"]);
+    let lib = lib_dir().join("libzts_preload.so");
+    assert!(lib.exists(), "{} not built", lib.display());
+    // SAFETY: geteuid has no arguments and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let unshare: &[&str] = if root {
+        &["unshare", "-n"]
+    } else {
+        &["unshare", "-rn"]
+    };
+    let out = Command::new("timeout")
+        .arg("240")
+        .args(unshare)
+        .args(["sh", "-c", &format!("{PRELUDE}{script}")])
+        .current_dir(dir)
+        .env("LIB", &lib)
+        .output()
+        .expect("unshare runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        out.status.success(),
+        "the script failed ({}); unshare needs user namespaces, or root\n\
+         stdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    println!("{stdout}");
+    stdout
+}
+
+fn write_blob(dir: &Path, name: &str, size: usize) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, pattern(size, size as u64)).unwrap();
+    sha256(&p)
+}
+
+/// An echo server in Python: echoes each connection until the client's
+/// half-close, then closes. `ready` once listening.
+const ECHO_PY: &str = r#"
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(8)
+print("ready", flush=True)
+def serve(c):
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        c.sendall(b)
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+#[test]
+fn python_http_server_to_curl_8_mib() {
+    if skip_on_purpose("python_http_server_to_curl_8_mib") {
+        return;
+    }
+    need_tools(&["python3", "curl"]);
+    let dir = Scratch::new("pl-http");
+    let want = write_blob(&dir, "blob", 8 << 20);
+    in_namespace(
+        &dir,
+        r#"
+$A python3 -u -m http.server 8000 --bind 10.7.0.1 > server.log 2>&1 &
+wait_for server.log "Serving HTTP"
+$B curl -sSf --max-time 60 -o got http://10.7.0.1:8000/blob
+"#,
+    );
+    assert_eq!(sha256(&dir.join("got")), want);
+}
+
+#[test]
+fn nginx_master_and_worker_with_epoll_and_sendfile_to_a_zts_client_32_mib() {
+    if skip_on_purpose("nginx_master_and_worker_with_epoll_and_sendfile_to_a_zts_client_32_mib") {
+        return;
+    }
+    need_tools(&["nginx"]);
+    let dir = Scratch::new("pl-nginx");
+    let www = dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let want = write_blob(&www, "blob", 32 << 20);
+    let d = dir.display();
+    // A master and one worker that accepts on the listener it inherits;
+    // every path the program writes is the test's own.
+    let conf = format!(
+        "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root root;\n\
+         error_log stderr notice;\npid {d}/nginx.pid;\n\
+         events {{ use epoll; }}\n\
+         http {{\n  sendfile on;\n  access_log off;\n\
+           client_body_temp_path {d}/t1; proxy_temp_path {d}/t2; fastcgi_temp_path {d}/t3;\n\
+           uwsgi_temp_path {d}/t4; scgi_temp_path {d}/t5;\n\
+           server {{ listen 10.7.0.1:8080; root {d}/www; }}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let client = build_c("http-get", &["examples-c/http-get.c"], &["-O2"]);
+    let script = format!(
+        r#"
+$A nginx -p "$PWD" -c "$PWD/nginx.conf" -e stderr > nginx.log 2>&1 &
+wait_for nginx.log "start worker process"
+wait_for nginx.log "listening on zts"
+{client} 'vxlan://127.0.0.1:4802?vni=7&peer=127.0.0.1:4801' 10.7.0.2/24 http://10.7.0.1:8080/blob got
+grep -q "accepted" nginx.log
+"#,
+        client = client.display()
+    );
+    in_namespace(&dir, &script);
+    assert_eq!(sha256(&dir.join("got")), want);
+}
+
+#[test]
+fn redis_benchmark_20000_set_and_get_all_answered() {
+    if skip_on_purpose("redis_benchmark_20000_set_and_get_all_answered") {
+        return;
+    }
+    need_tools(&["redis-server", "redis-benchmark", "redis-cli"]);
+    let dir = Scratch::new("pl-redis");
+    let out = in_namespace(
+        &dir,
+        r#"
+$A redis-server --bind 10.7.0.1 --port 6379 --save '' --appendonly no --protected-mode no > redis.log 2>&1 &
+wait_for redis.log "Ready to accept connections"
+$B redis-benchmark -h 10.7.0.1 -p 6379 -n 20000 -t set,get --csv > bench.csv 2> bench.err
+cat bench.csv
+$B redis-cli -h 10.7.0.1 info stats | grep total_commands_processed
+"#,
+    );
+    assert!(out.contains("\"SET\"") && out.contains("\"GET\""), "{out}");
+    // 20,000 of each, plus the benchmark's CONFIG GET and the INFO.
+    let total: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("total_commands_processed:"))
+        .and_then(|n| n.parse().ok())
+        .expect("a command count");
+    assert!(total >= 40_000, "{total} commands answered of 40,000");
+}
+
+#[test]
+fn iperf3_3_s_each_way() {
+    if skip_on_purpose("iperf3_3_s_each_way") {
+        return;
+    }
+    need_tools(&["iperf3"]);
+    let dir = Scratch::new("pl-iperf3");
+    let out = in_namespace(
+        &dir,
+        r#"
+$A iperf3 -s -B 10.7.0.1 --forceflush > server.log 2>&1 &
+wait_for server.log "Server listening"
+$B iperf3 -c 10.7.0.1 -t 3 -f m > up.log
+$B iperf3 -c 10.7.0.1 -t 3 -f m -R > down.log
+echo "client to server: $(grep receiver up.log)"
+echo "server to client: $(grep receiver down.log)"
+"#,
+    );
+    for dir in ["client to server", "server to client"] {
+        let line = out.lines().find(|l| l.starts_with(dir)).unwrap();
+        assert!(line.contains("Mbits/sec"), "{out}");
+    }
+}
+
+#[test]
+fn nc_half_close_echo() {
+    if skip_on_purpose("nc_half_close_echo") {
+        return;
+    }
+    need_tools(&["nc", "python3"]);
+    let dir = Scratch::new("pl-nc");
+    let want = write_blob(&dir, "blob", 1 << 20);
+    std::fs::write(dir.join("echo.py"), ECHO_PY).unwrap();
+    // nc -N shuts its sending side down at the end of its input; the echo
+    // server sends the rest and closes; nc ends with all of it.
+    in_namespace(
+        &dir,
+        r#"
+$A python3 -u echo.py 10.7.0.1 9000 > echo.log 2>&1 &
+wait_for echo.log ready
+$B nc -N 10.7.0.1 9000 < blob > got
+"#,
+    );
+    assert_eq!(sha256(&dir.join("got")), want);
+}
+
+/// One program, two peers: a kernel server on 127.0.0.1 and a zts one,
+/// served together by one selector (epoll).
+const BOTH_PY: &str = r#"
+import selectors, socket, threading
+kernel = socket.socket()
+kernel.bind(("127.0.0.1", 0))
+kernel.listen(1)
+def kernel_echo():
+    c, _ = kernel.accept()
+    c.sendall(c.recv(100).upper())
+    c.close()
+threading.Thread(target=kernel_echo, daemon=True).start()
+sel = selectors.DefaultSelector()
+conns = {}
+for name, addr in (("kernel", kernel.getsockname()), ("zts", ("10.7.0.1", 9000))):
+    s = socket.create_connection(addr, timeout=30)
+    s.setblocking(False)
+    s.sendall(b"hello " + name.encode())
+    s.shutdown(socket.SHUT_WR)
+    sel.register(s, selectors.EVENT_READ, name)
+    conns[name] = b""
+while sel.get_map():
+    for key, _ in sel.select(timeout=30):
+        b = key.fileobj.recv(100)
+        if b:
+            conns[key.data] += b
+        else:
+            sel.unregister(key.fileobj)
+print(type(sel).__name__, conns["kernel"].decode(), "|", conns["zts"].decode())
+"#;
+
+#[test]
+fn one_program_on_kernel_loopback_and_zts_at_once() {
+    if skip_on_purpose("one_program_on_kernel_loopback_and_zts_at_once") {
+        return;
+    }
+    need_tools(&["python3"]);
+    let dir = Scratch::new("pl-both");
+    std::fs::write(dir.join("echo.py"), ECHO_PY).unwrap();
+    std::fs::write(dir.join("both.py"), BOTH_PY).unwrap();
+    let out = in_namespace(
+        &dir,
+        r#"
+$A python3 -u echo.py 10.7.0.1 9000 > echo.log 2>&1 &
+wait_for echo.log ready
+$B python3 both.py
+"#,
+    );
+    assert!(
+        out.contains("EpollSelector HELLO KERNEL | hello zts"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_configuration_names_the_variable_and_fails_socket_calls() {
+    if skip_on_purpose("bad_configuration_names_the_variable_and_fails_socket_calls") {
+        return;
+    }
+    need_tools(&["python3"]);
+    let dir = Scratch::new("pl-bad");
+    let probe = r#"python3 -c '
+import socket
+try:
+    socket.socket()
+    print("socket made")
+except OSError as e:
+    print("socket failed:", e.errno == __import__("errno").ENETDOWN)
+'"#;
+    let out = in_namespace(
+        &dir,
+        &format!(
+            r#"
+env ZTS_NET=vxlan://127.0.0.1:4801 ZTS_ADDR=10.7.0.1/99 LD_PRELOAD=$LIB {probe} 2> bad.err
+cat bad.err
+env LD_PRELOAD=$LIB {probe}
+"#
+        ),
+    );
+    let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "socket failed: True", "{out}");
+    assert!(
+        lines[1].starts_with("zts-preload: ZTS_ADDR:") && lines[1].contains("10.7.0.1/99"),
+        "{out}"
+    );
+    // Without ZTS_NET the library does nothing.
+    assert_eq!(lines[2], "socket made", "{out}");
+}
+
+#[test]
+fn a_call_past_the_library_cannot_leave_the_namespace() {
+    if skip_on_purpose("a_call_past_the_library_cannot_leave_the_namespace") {
+        return;
+    }
+    need_tools(&["python3"]);
+    let dir = Scratch::new("pl-escape");
+    // 10.9.0.1 is on no zts network: the kernel has it, and has no route.
+    let out = in_namespace(
+        &dir,
+        r#"
+$B python3 -c '
+import errno, socket
+try:
+    socket.create_connection(("10.9.0.1", 80), timeout=5)
+except OSError as e:
+    print("unreachable:", e.errno == errno.ENETUNREACH)
+'
+"#,
+    );
+    assert!(out.contains("unreachable: True"), "{out}");
+}
