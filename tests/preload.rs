@@ -103,8 +103,8 @@ while True:
 "#;
 
 #[test]
-fn python_http_server_to_curl_8_mib() {
-    if skip_on_purpose("python_http_server_to_curl_8_mib") {
+fn python_http_server_to_curl_8_mib_by_a_name_from_zts_hosts() {
+    if skip_on_purpose("python_http_server_to_curl_8_mib_by_a_name_from_zts_hosts") {
         return;
     }
     need_tools(&["python3", "curl"]);
@@ -115,7 +115,7 @@ fn python_http_server_to_curl_8_mib() {
         r#"
 $A python3 -u -m http.server 8000 --bind 10.7.0.1 > server.log 2>&1 &
 wait_for server.log "Serving HTTP"
-$B curl -sSf --max-time 60 -o got http://10.7.0.1:8000/blob
+$B env ZTS_HOSTS=web=10.7.0.1 curl -sSf --max-time 60 -o got http://web:8000/blob
 "#,
     );
     assert_eq!(sha256(&dir.join("got")), want);
@@ -198,8 +198,8 @@ fn iperf3_3_s_each_way() {
         r#"
 $A iperf3 -s -B 10.7.0.1 --forceflush > server.log 2>&1 &
 wait_for server.log "Server listening"
-$B iperf3 -c 10.7.0.1 -t 3 -f m > up.log
-$B iperf3 -c 10.7.0.1 -t 3 -f m -R > down.log
+$B iperf3 -c 10.7.0.1 -t 3 -f m > up.log 2>&1 || { cat up.log server.log; exit 1; }
+$B iperf3 -c 10.7.0.1 -t 3 -f m -R > down.log 2>&1 || { cat down.log server.log; exit 1; }
 echo "client to server: $(grep receiver up.log)"
 echo "server to client: $(grep receiver down.log)"
 "#,
@@ -342,4 +342,124 @@ except OSError as e:
 "#,
     );
     assert!(out.contains("unreachable: True"), "{out}");
+}
+
+/// Node A: a UDP upper-casing echo on port 7000 and a DNS server on 53
+/// that answers every A question with 10.7.0.1.
+const UDP_SERVERS_PY: &str = r#"
+import socket, struct, threading
+def dns():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.7.0.1", 53))
+    while True:
+        q, peer = s.recvfrom(512)
+        i = 12
+        while q[i]:
+            i += q[i] + 1
+        qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
+        answer = b""
+        if qtype == 1:
+            answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("10.7.0.1")
+        head = q[:2] + struct.pack("!HHHHH", 0x8180, 1, 1 if answer else 0, 0, 0)
+        s.sendto(head + q[12:i + 5] + answer, peer)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("10.7.0.1", 7000))
+threading.Thread(target=dns, daemon=True).start()
+print("ready", flush=True)
+while True:
+    b, peer = u.recvfrom(65536)
+    u.sendto(b.upper() + (" from %s" % peer[0]).encode(), peer)
+"#;
+
+/// Node B: datagrams by sendto and by a connected socket, and names by
+/// ZTS_DNS and ZTS_HOSTS.
+const UDP_CLIENT_PY: &str = r#"
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(20)
+s.sendto(b"hello", ("10.7.0.1", 7000))
+b, peer = s.recvfrom(100)
+print("sendto:", b.decode(), peer)
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.settimeout(20)
+c.connect(("10.7.0.1", 7000))
+c.send(b"x" * 3000)
+print("connected:", len(c.recv(65536)), c.getpeername())
+print("dns:", socket.getaddrinfo("web.zts", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4])
+print("hosts:", socket.gethostbyname("listed"))
+"#;
+
+#[test]
+fn udp_datagrams_and_names_by_zts_dns_and_zts_hosts() {
+    if skip_on_purpose("udp_datagrams_and_names_by_zts_dns_and_zts_hosts") {
+        return;
+    }
+    need_tools(&["python3"]);
+    let dir = Scratch::new("pl-udp");
+    std::fs::write(dir.join("servers.py"), UDP_SERVERS_PY).unwrap();
+    std::fs::write(dir.join("client.py"), UDP_CLIENT_PY).unwrap();
+    let out = in_namespace(
+        &dir,
+        r#"
+$A python3 -u servers.py > servers.log 2>&1 &
+wait_for servers.log ready
+$B env ZTS_DNS=10.7.0.1 ZTS_HOSTS=listed=10.7.0.9 python3 client.py
+"#,
+    );
+    for want in [
+        "sendto: HELLO from 10.7.0.2 ('10.7.0.1', 7000)",
+        "connected: 3014 ('10.7.0.1', 7000)",
+        "dns: ('10.7.0.1', 80)",
+        "hosts: 10.7.0.9",
+    ] {
+        assert!(out.contains(want), "no {want:?} in:\n{out}");
+    }
+}
+
+/// A non-blocking connect to a port nobody listens on, then select, poll
+/// and dup on a connection.
+const CALLS_PY: &str = r#"
+import errno, os, select, socket
+s = socket.socket()
+s.setblocking(False)
+print("connect:", errno.errorcode[s.connect_ex(("10.7.0.1", 9999))])
+select.select([], [s], [], 20)
+print("SO_ERROR:", errno.errorcode[s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)])
+c = socket.create_connection(("10.7.0.1", 9000), timeout=20)
+d = socket.socket(fileno=os.dup(c.fileno()))
+d.settimeout(20)
+c.close()
+d.sendall(b"through a dup")
+p = select.poll()
+p.register(d, select.POLLIN)
+print("poll:", p.poll(20000) != [], d.recv(100).decode(), d.getpeername())
+d.shutdown(socket.SHUT_WR)
+print("eof:", d.recv(100) == b"")
+"#;
+
+#[test]
+fn nonblocking_connect_errors_select_poll_and_dup() {
+    if skip_on_purpose("nonblocking_connect_errors_select_poll_and_dup") {
+        return;
+    }
+    need_tools(&["python3"]);
+    let dir = Scratch::new("pl-calls");
+    std::fs::write(dir.join("echo.py"), ECHO_PY).unwrap();
+    std::fs::write(dir.join("calls.py"), CALLS_PY).unwrap();
+    let out = in_namespace(
+        &dir,
+        r#"
+$A python3 -u echo.py 10.7.0.1 9000 > echo.log 2>&1 &
+wait_for echo.log ready
+$B python3 calls.py
+"#,
+    );
+    for want in [
+        "connect: EINPROGRESS",
+        "SO_ERROR: ECONNREFUSED",
+        "poll: True through a dup ('10.7.0.1', 9000)",
+        "eof: True",
+    ] {
+        assert!(out.contains(want), "no {want:?} in:\n{out}");
+    }
 }

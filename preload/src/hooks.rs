@@ -7,11 +7,12 @@
 
 use crate::addr::Addr;
 use crate::config::Setting;
+use crate::dgram;
 use crate::listener;
 use crate::node::{self, config, log};
 use crate::pump;
 use crate::real::REAL;
-use crate::table::{self, Candidate, Conn, ConnectState, Entry, ZtsFd};
+use crate::table::{self, Candidate, Conn, ConnectState, Dgram, Entry, ZtsFd};
 use libc::{c_int, c_void, sockaddr, socklen_t};
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
@@ -29,10 +30,11 @@ fn errno() -> c_int {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
-/// A zts stream socket of `domain` with the options set so far.
+/// A zts socket of the candidate's domain and kind with the options set
+/// so far.
 fn new_zts_socket(c: &Candidate) -> Result<Arc<ZtsFd>, c_int> {
     node::node()?;
-    let z = zts_socket(c.domain, libc::SOCK_STREAM, 0);
+    let z = zts_socket(c.domain, c.kind, 0);
     if z < 0 {
         return Err(zts_errno());
     }
@@ -51,8 +53,9 @@ fn new_zts_socket(c: &Candidate) -> Result<Arc<ZtsFd>, c_int> {
     Ok(ZtsFd::new(z))
 }
 
-/// socket(2): AF_INET and AF_INET6 stream sockets are noted, to be placed
-/// at bind or connect; until then they are the kernel's.
+/// socket(2): AF_INET and AF_INET6 stream and datagram sockets are noted,
+/// to be placed at bind, connect or (datagrams) the first send; until then
+/// they are the kernel's.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
     let inet = domain == libc::AF_INET || domain == libc::AF_INET6;
@@ -64,10 +67,16 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
     if fd < 0 {
         return fd;
     }
-    let stream = ty & 0xf == libc::SOCK_STREAM;
-    if inet && stream && config().is_some() && (protocol == 0 || protocol == libc::IPPROTO_TCP) {
+    let kind = ty & 0xf;
+    let known = match kind {
+        libc::SOCK_STREAM => protocol == 0 || protocol == libc::IPPROTO_TCP,
+        libc::SOCK_DGRAM => protocol == 0 || protocol == libc::IPPROTO_UDP,
+        _ => false,
+    };
+    if inet && known && config().is_some() {
         let c = Candidate {
             domain,
+            kind,
             options: vec![],
             zts: None,
             bound: None,
@@ -107,9 +116,37 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
         return fail(zts_errno());
     }
     c.bound = Some(a);
-    table::set(fd, Entry::Candidate(c));
     log(format_args!("fd {fd}: bind {ip} on zts"));
+    if c.kind == libc::SOCK_DGRAM {
+        return match dgram::convert(fd, &c, z) {
+            Ok(_) => 0,
+            Err(e) => fail(e),
+        };
+    }
+    table::set(fd, Entry::Candidate(c));
     0
+}
+
+/// A datagram socket not yet placed, sending to `addr`: placed on zts if
+/// that is where `addr` is (None if it stays the kernel's).
+///
+/// # Safety
+/// `addr` is NULL or points to `len` readable bytes.
+pub unsafe fn place_for_send(
+    fd: c_int,
+    addr: *const sockaddr,
+    len: socklen_t,
+) -> Option<Result<Arc<Dgram>, c_int>> {
+    let Some(Entry::Candidate(c)) = table::get(fd) else {
+        return None;
+    };
+    // SAFETY: the program vouches for `len` bytes at `addr`.
+    let ip = unsafe { Addr::read(addr, len) }?.ip()?;
+    if c.kind != libc::SOCK_DGRAM || !node::routes_to_zts(config()?, ip) {
+        return None;
+    }
+    log(format_args!("fd {fd}: datagrams to {ip} on zts"));
+    Some(new_zts_socket(&c).and_then(|z| dgram::convert(fd, &c, z)))
 }
 
 /// listen(2): a socket bound on zts listens there.
@@ -159,6 +196,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
                 }
             };
         }
+        Some(Entry::Dgram(d)) => return connect_dgram(&d, addr, len),
         Some(Entry::Candidate(c)) => c,
         // SAFETY: the C library's connect with the program's arguments.
         _ => return unsafe { (REAL.connect)(fd, addr, len) },
@@ -187,6 +225,17 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         // SAFETY: as above.
         return unsafe { (REAL.connect)(fd, addr, len) };
     };
+    if c.kind == libc::SOCK_DGRAM {
+        let placed = c
+            .zts
+            .clone()
+            .map_or_else(|| new_zts_socket(&c), Ok)
+            .and_then(|z| dgram::convert(fd, &c, z));
+        return match placed {
+            Ok(d) => connect_dgram(&d, addr, len),
+            Err(e) => fail(e),
+        };
+    }
     match connect_zts(fd, &c, a) {
         Ok(conn) => {
             // SAFETY: F_GETFL on the program's fd.
@@ -204,6 +253,18 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         }
         Err(e) => fail(e),
     }
+}
+
+/// A zts datagram socket's peer: the only source it receives from and the
+/// destination of sends without an address.
+fn connect_dgram(d: &Dgram, addr: *const sockaddr, len: socklen_t) -> c_int {
+    // SAFETY: the program's address, as connect(2) takes it.
+    if unsafe { zts_connect(d.zts.fd, addr, len) } < 0 {
+        return fail(zts_errno());
+    }
+    // SAFETY: the program vouches for `len` bytes at `addr`.
+    *d.peer.lock() = unsafe { Addr::read(addr, len) };
+    0
 }
 
 fn connect_zts(fd: c_int, c: &Candidate, a: Addr) -> Result<Arc<Conn>, c_int> {
@@ -316,19 +377,29 @@ pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut sockle
     unsafe { accept4(fd, addr, len, 0) }
 }
 
+/// The local address of a zts socket.
+fn zts_name(z: &ZtsFd) -> Result<Addr, c_int> {
+    let mut a = Addr::empty();
+    // SAFETY: `a` is a sockaddr_storage with its length.
+    if unsafe { zts_getsockname(z.fd, a.ptr_mut(), &mut a.len) } < 0 {
+        return Err(zts_errno());
+    }
+    Ok(a)
+}
+
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
     let known = match table::get(fd) {
         Some(Entry::Conn(c)) => Some(*c.local.lock()),
         Some(Entry::Listener(l)) => Some(l.local),
-        Some(Entry::Candidate(Candidate { zts: Some(z), .. })) => {
-            let mut a = Addr::empty();
-            // SAFETY: `a` is a sockaddr_storage with its length.
-            if unsafe { zts_getsockname(z.fd, a.ptr_mut(), &mut a.len) } < 0 {
-                return fail(zts_errno());
-            }
-            Some(a)
-        }
+        Some(Entry::Candidate(Candidate { zts: Some(z), .. })) => match zts_name(&z) {
+            Ok(a) => Some(a),
+            Err(e) => return fail(e),
+        },
+        Some(Entry::Dgram(d)) => match zts_name(&d.zts) {
+            Ok(a) => Some(a),
+            Err(e) => return fail(e),
+        },
         _ => None,
     };
     match known {
@@ -354,6 +425,15 @@ pub unsafe extern "C" fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut s
             unsafe { c.peer.write(addr, len) };
             0
         }
+        Some(Entry::Dgram(d)) => match *d.peer.lock() {
+            Some(p) if !addr.is_null() && !len.is_null() => {
+                // SAFETY: the program vouches for `addr` and `len`.
+                unsafe { p.write(addr, len) };
+                0
+            }
+            Some(_) => fail(libc::EFAULT),
+            None => fail(libc::ENOTCONN),
+        },
         Some(Entry::Conn(_) | Entry::Listener(_)) => fail(libc::ENOTCONN),
         Some(Entry::Candidate(Candidate { zts: Some(_), .. })) => fail(libc::ENOTCONN),
         // SAFETY: the C library's getpeername with the program's arguments.
@@ -387,48 +467,50 @@ pub unsafe extern "C" fn getsockopt(
     val: *mut c_void,
     len: *mut socklen_t,
 ) -> c_int {
-    let (domain, zts, listening, conn) = match table::get(fd) {
-        Some(Entry::Conn(c)) => (c.domain, c.zts.clone(), false, Some(c)),
-        Some(Entry::Listener(l)) => (l.domain, Some(l.zts.clone()), true, None),
+    let stream = libc::SOCK_STREAM;
+    let (domain, kind, zts, listening, conn) = match table::get(fd) {
+        Some(Entry::Conn(c)) => (c.domain, stream, c.zts.clone(), false, Some(c)),
+        Some(Entry::Listener(l)) => (l.domain, stream, Some(l.zts.clone()), true, None),
+        Some(Entry::Dgram(d)) => (d.domain, libc::SOCK_DGRAM, Some(d.zts.clone()), false, None),
         Some(Entry::Candidate(Candidate {
             domain,
+            kind,
             zts: Some(z),
             ..
-        })) => (domain, Some(z), false, None),
+        })) => (domain, kind, Some(z), false, None),
         // SAFETY: the C library's getsockopt with the program's arguments.
         _ => return unsafe { (REAL.getsockopt)(fd, level, name, val, len) },
     };
-    // SAFETY (each int_option below): the program's own arguments.
-    if level == libc::SOL_SOCKET {
-        return match name {
-            libc::SO_ERROR => {
-                let e = conn.map_or(0, |c| {
-                    let e = c.outcome();
-                    let mut reported = c.reported.lock();
-                    if e != 0 && !*reported {
-                        *reported = true;
-                        e
-                    } else {
-                        0
-                    }
-                });
-                unsafe { int_option(val, len, e) }
-            }
-            libc::SO_TYPE => unsafe { int_option(val, len, libc::SOCK_STREAM) },
-            libc::SO_DOMAIN => unsafe { int_option(val, len, domain) },
-            libc::SO_PROTOCOL => unsafe { int_option(val, len, libc::IPPROTO_TCP) },
-            libc::SO_ACCEPTCONN => unsafe { int_option(val, len, listening as c_int) },
+    let value = if level == libc::SOL_SOCKET {
+        match name {
+            libc::SO_ERROR => conn.map_or(0, |c| {
+                let e = c.outcome();
+                let mut reported = c.reported.lock();
+                if e != 0 && !*reported {
+                    *reported = true;
+                    e
+                } else {
+                    0
+                }
+            }),
+            libc::SO_TYPE => kind,
+            libc::SO_DOMAIN => domain,
+            libc::SO_PROTOCOL if kind == stream => libc::IPPROTO_TCP,
+            libc::SO_PROTOCOL => libc::IPPROTO_UDP,
+            libc::SO_ACCEPTCONN => listening as c_int,
             // SAFETY: the program's arguments, on its (Unix) fd.
-            _ => unsafe { (REAL.getsockopt)(fd, level, name, val, len) },
-        };
-    }
-    match zts.and_then(|z| z.here()) {
+            _ => return unsafe { (REAL.getsockopt)(fd, level, name, val, len) },
+        }
+    } else if let Some(z) = zts.and_then(|z| z.here()) {
         // SAFETY: the program's arguments, on the zts socket behind its fd.
-        Some(z) => unsafe { zts_getsockopt(z, level, name, val, len) },
+        return unsafe { zts_getsockopt(z, level, name, val, len) };
+    } else {
         // An accepted connection in a forked child: its zts socket lives
-        // in the parent. Options read as zero there.
-        None => unsafe { int_option(val, len, 0) },
-    }
+        // in the parent. Its options read as zero there.
+        0
+    };
+    // SAFETY: the program's value buffer and length, as getsockopt takes.
+    unsafe { int_option(val, len, value) }
 }
 
 #[unsafe(no_mangle)]
@@ -458,6 +540,7 @@ pub unsafe extern "C" fn setsockopt(
     let zts = match entry {
         Some(Entry::Conn(c)) => c.zts.clone(),
         Some(Entry::Listener(l)) => Some(l.zts.clone()),
+        Some(Entry::Dgram(d)) => Some(d.zts.clone()),
         // SAFETY: as above.
         _ => return unsafe { (REAL.setsockopt)(fd, level, name, val, len) },
     };
@@ -514,4 +597,34 @@ pub unsafe extern "C" fn dup3(fd: c_int, to: c_int, flags: c_int) -> c_int {
         table::copy(fd, n);
     }
     n
+}
+
+/// fcntl(2) duplicates with F_DUPFD and F_DUPFD_CLOEXEC (Python's os.dup
+/// does). The C declaration is variadic; the one argument any command
+/// takes (an int, a long or a pointer) arrives in the same register as a
+/// fixed third argument on Linux's 64-bit ABIs.
+unsafe fn fcntl_with(
+    real: unsafe extern "C" fn(c_int, c_int, ...) -> c_int,
+    fd: c_int,
+    cmd: c_int,
+    arg: usize,
+) -> c_int {
+    // SAFETY: the C library's fcntl with the program's arguments.
+    let r = unsafe { real(fd, cmd, arg) };
+    if r >= 0 && (cmd == libc::F_DUPFD || cmd == libc::F_DUPFD_CLOEXEC) {
+        table::copy(fd, r);
+    }
+    r
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
+    // SAFETY: as fcntl(2).
+    unsafe { fcntl_with(REAL.fcntl, fd, cmd, arg) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: usize) -> c_int {
+    // SAFETY: as fcntl(2).
+    unsafe { fcntl_with(REAL.fcntl64, fd, cmd, arg) }
 }

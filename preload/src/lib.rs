@@ -12,6 +12,8 @@
 
 mod addr;
 mod config;
+mod dgram;
+mod dns;
 mod hooks;
 mod listener;
 mod node;
@@ -19,4 +21,6 @@ mod pump;
 mod real;
 mod table;
 
+pub use dgram::*;
+pub use dns::*;
 pub use hooks::*;

@@ -158,7 +158,16 @@ pub fn read_header(fd: c_int) -> Result<(Addr, Addr), c_int> {
     let mut got = 0;
     while got < HEADER {
         // SAFETY: reading into the rest of `h`.
-        let n = unsafe { libc::recv(fd, h[got..].as_mut_ptr().cast(), HEADER - got, 0) };
+        let n = unsafe {
+            (crate::real::REAL.recvfrom)(
+                fd,
+                h[got..].as_mut_ptr().cast(),
+                HEADER - got,
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
         if n > 0 {
             got += n as usize;
             continue;

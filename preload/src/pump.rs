@@ -5,7 +5,10 @@
 use crate::addr::{Addr, HEADER_ADDR};
 use crate::table::ZtsFd;
 use libc::c_int;
-use std::sync::Arc;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once, Weak};
+use std::time::{Duration, Instant};
 use zts::ffi::io::*;
 use zts::ffi::socket::*;
 
@@ -26,7 +29,16 @@ pub fn send_all(fd: c_int, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
         // SAFETY: `buf` is readable for its length; MSG_NOSIGNAL keeps a
         // closed end from raising SIGPIPE in the program.
-        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        let n = unsafe {
+            (crate::real::REAL.sendto)(
+                fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+                std::ptr::null(),
+                0,
+            )
+        };
         if n < 0 {
             if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                 continue;
@@ -50,19 +62,69 @@ fn zts_write_all(fd: c_int, mut buf: &[u8]) -> bool {
     true
 }
 
-/// The Unix end, closed when both directions are done.
-struct End(c_int);
+/// The Unix end, closed when both directions are done; the process that
+/// started the pump, and whether the peer has ended its side.
+struct End {
+    fd: c_int,
+    pid: u32,
+    peer_done: AtomicBool,
+}
 
 impl Drop for End {
     fn drop(&mut self) {
         // SAFETY: the pump owns this fd and closes it once.
-        unsafe { (crate::real::REAL.close)(self.0) };
+        unsafe { (crate::real::REAL.close)(self.fd) };
+    }
+}
+
+/// The pumps running, for the flush at exit.
+static RUNNING: Mutex<Vec<Weak<End>>> = Mutex::new(Vec::new());
+static AT_EXIT: Once = Once::new();
+/// How long exit waits for the peers to take what the program sent.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// At exit the pumps' threads die with the process, and with them what
+/// the program wrote last and its FIN (a kernel socket outlives its
+/// process; these cannot). So each pump here reads what is left of the
+/// program's writes, sends it and a FIN, and exit waits, up to LINGER,
+/// for each peer to end its side in turn (iperf3's server missed its
+/// client's last message without this).
+extern "C" fn flush_at_exit() {
+    let me = std::process::id();
+    let ends: Vec<Arc<End>> = RUNNING
+        .lock()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|e| e.pid == me)
+        .collect();
+    for e in &ends {
+        // SAFETY: our own end: its reader sees EOF once the queue is empty.
+        unsafe { libc::shutdown(e.fd, libc::SHUT_RD) };
+    }
+    let deadline = Instant::now() + LINGER;
+    for e in &ends {
+        while !e.peer_done.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
 /// Starts copying between `zts` and the Unix end `unix` (owned from here).
 pub fn start(zts: Arc<ZtsFd>, unix: c_int) {
-    let end = Arc::new(End(unix));
+    let end = Arc::new(End {
+        fd: unix,
+        pid: std::process::id(),
+        peer_done: AtomicBool::new(false),
+    });
+    {
+        let mut running = RUNNING.lock();
+        running.retain(|w| w.strong_count() > 0);
+        running.push(Arc::downgrade(&end));
+    }
+    AT_EXIT.call_once(|| {
+        // SAFETY: registering a function that lives as long as the library.
+        unsafe { libc::atexit(flush_at_exit) };
+    });
     let (z, e) = (zts.clone(), end.clone());
     let spawned = std::thread::Builder::new()
         .name("zts-pump-in".into())
@@ -82,9 +144,10 @@ fn from_zts(z: &ZtsFd, end: &End) {
         // SAFETY: `buf` is writable for its length.
         let n = unsafe { zts_read(z.fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n > 0 {
-            if !send_all(end.0, &buf[..n as usize]) {
+            if !send_all(end.fd, &buf[..n as usize]) {
                 // The program is gone: the peer hears of it.
                 zts_shutdown(z.fd, libc::SHUT_RDWR);
+                end.peer_done.store(true, Ordering::Release);
                 return;
             }
             continue;
@@ -92,7 +155,7 @@ fn from_zts(z: &ZtsFd, end: &End) {
         // SAFETY: shutting down our own end.
         unsafe {
             libc::shutdown(
-                end.0,
+                end.fd,
                 if n == 0 {
                     libc::SHUT_WR
                 } else {
@@ -109,12 +172,12 @@ fn to_zts(z: &ZtsFd, end: &End) {
     let mut buf = vec![0u8; CHUNK];
     loop {
         // SAFETY: `buf` is writable for its length.
-        let n = unsafe { (crate::real::REAL.read)(end.0, buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe { (crate::real::REAL.read)(end.fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n > 0 {
             if !zts_write_all(z.fd, &buf[..n as usize]) {
                 // The peer is gone: the program's next write fails.
                 // SAFETY: shutting down our own end.
-                unsafe { libc::shutdown(end.0, libc::SHUT_RDWR) };
+                unsafe { libc::shutdown(end.fd, libc::SHUT_RDWR) };
                 return;
             }
             continue;

@@ -2,7 +2,9 @@
 //! (`dlsym(RTLD_NEXT)`): every hook ends in one of them for sockets that
 //! stay on the kernel, and zts's own calls reach them through the hooks.
 
-use libc::{c_int, c_void, size_t, sockaddr, socklen_t, ssize_t};
+use libc::{
+    addrinfo, c_char, c_int, c_void, hostent, msghdr, size_t, sockaddr, socklen_t, ssize_t,
+};
 use once_cell::sync::Lazy;
 
 /// Looks `name` (NUL-terminated) up past this library; aborts with a line
@@ -51,5 +53,14 @@ real! {
     dup: unsafe extern "C" fn(c_int) -> c_int,
     dup2: unsafe extern "C" fn(c_int, c_int) -> c_int,
     dup3: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int,
+    fcntl: unsafe extern "C" fn(c_int, c_int, ...) -> c_int,
+    fcntl64: unsafe extern "C" fn(c_int, c_int, ...) -> c_int,
     read: unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t,
+    write: unsafe extern "C" fn(c_int, *const c_void, size_t) -> ssize_t,
+    recvfrom: unsafe extern "C" fn(c_int, *mut c_void, size_t, c_int, *mut sockaddr, *mut socklen_t) -> ssize_t,
+    sendto: unsafe extern "C" fn(c_int, *const c_void, size_t, c_int, *const sockaddr, socklen_t) -> ssize_t,
+    recvmsg: unsafe extern "C" fn(c_int, *mut msghdr, c_int) -> ssize_t,
+    sendmsg: unsafe extern "C" fn(c_int, *const msghdr, c_int) -> ssize_t,
+    getaddrinfo: unsafe extern "C" fn(*const c_char, *const c_char, *const addrinfo, *mut *mut addrinfo) -> c_int,
+    gethostbyname: unsafe extern "C" fn(*const c_char) -> *mut hostent,
 }

@@ -8,7 +8,7 @@ use once_cell::sync::Lazy;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// A zts fd, closed when the last program fd that stands for it goes, and
 /// only by the process that opened it.
@@ -44,6 +44,8 @@ impl Drop for ZtsFd {
 #[derive(Clone)]
 pub struct Candidate {
     pub domain: c_int,
+    /// SOCK_STREAM or SOCK_DGRAM.
+    pub kind: c_int,
     /// Options set so far, replayed on the zts socket.
     pub options: Vec<(c_int, c_int, Vec<u8>)>,
     /// The zts socket, once a bind placed it on zts.
@@ -107,34 +109,76 @@ impl Drop for Listener {
     }
 }
 
+/// A zts datagram socket: the program holds one end of a datagram socket
+/// pair, each datagram on it led by an address (`dgram.rs`).
+pub struct Dgram {
+    pub domain: c_int,
+    pub zts: Arc<ZtsFd>,
+    pub peer: Mutex<Option<Addr>>,
+}
+
 #[derive(Clone)]
 pub enum Entry {
     Candidate(Candidate),
     Conn(Arc<Conn>),
     Listener(Arc<Listener>),
+    Dgram(Arc<Dgram>),
 }
 
 static TABLE: Lazy<Mutex<HashMap<c_int, Entry>>> = Lazy::new(Default::default);
+
+/// One bit per fd below 65,536 that is a zts datagram socket: read and
+/// write look here first, without the table's lock, for every fd.
+static DGRAM_FDS: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
+
+fn mark(fd: c_int, e: Option<&Entry>) {
+    let Some(word) = DGRAM_FDS.get(fd as usize / 64) else {
+        return;
+    };
+    let bit = 1u64 << (fd as usize % 64);
+    if matches!(e, Some(Entry::Dgram(_))) {
+        word.fetch_or(bit, Ordering::Release);
+    } else {
+        word.fetch_and(!bit, Ordering::Release);
+    }
+}
+
+/// Whether `fd` may be a zts datagram socket (the table says for sure).
+pub fn maybe_dgram(fd: c_int) -> bool {
+    fd >= 0
+        && DGRAM_FDS
+            .get(fd as usize / 64)
+            .is_some_and(|w| w.load(Ordering::Acquire) & (1u64 << (fd as usize % 64)) != 0)
+}
 
 pub fn get(fd: c_int) -> Option<Entry> {
     TABLE.lock().get(&fd).cloned()
 }
 
 pub fn set(fd: c_int, e: Entry) {
-    TABLE.lock().insert(fd, e);
+    let mut t = TABLE.lock();
+    mark(fd, Some(&e));
+    let gone = t.insert(fd, e);
+    drop(t);
+    drop(gone);
 }
 
 /// Forgets `fd`; what it held is dropped outside the lock (dropping the
 /// last reference to a zts fd closes it, which may call back in here).
 pub fn remove(fd: c_int) {
-    let gone = TABLE.lock().remove(&fd);
+    let mut t = TABLE.lock();
+    mark(fd, None);
+    let gone = t.remove(&fd);
+    drop(t);
     drop(gone);
 }
 
 /// `to` now stands for what `from` does (dup, dup2, dup3).
 pub fn copy(from: c_int, to: c_int) {
     let mut t = TABLE.lock();
-    let gone = match t.get(&from).cloned() {
+    let e = t.get(&from).cloned();
+    mark(to, e.as_ref());
+    let gone = match e {
         Some(e) => t.insert(to, e),
         None => t.remove(&to),
     };
