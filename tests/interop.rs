@@ -161,6 +161,44 @@ fn kernel_vxlan_peer_curl_ping_and_http_get() {
     both_ways(&k, &z, uri, "10.200.0", &dir, true);
 }
 
+/// An unmodified program on zts as the kernel's peer: python's
+/// http.server, preloaded with libzts_preload.so in one namespace, serves
+/// curl in another across the kernel's VXLAN device.
+#[test]
+fn kernel_curl_from_a_preloaded_http_server_across_vxlan() {
+    if !root_or_skip("kernel_curl_from_a_preloaded_http_server") {
+        return;
+    }
+    need_tools(&["ip", "bridge", "ethtool", "curl", "python3", "sha256sum"]);
+    let dir = served_dir("vxpre", 8 << 20);
+    let (k, z) = (Netns::new(), Netns::new());
+    let (_, _, uri) = kernel_vxlan(&k, &z);
+    let lib = common::lib_dir().join("libzts_preload.so");
+    let mut srv = Bg::spawn(z.cmd(&[
+        "env",
+        &format!("ZTS_NET={uri}"),
+        "ZTS_ADDR=10.200.0.2/24",
+        &format!("LD_PRELOAD={}", lib.display()),
+        "python3",
+        "-u",
+        "-m",
+        "http.server",
+        "8000",
+        "--bind",
+        "10.200.0.2",
+        "--directory",
+        s(&dir),
+    ]));
+    srv.wait_for("Serving HTTP", WAIT);
+    let t = std::time::Instant::now();
+    let got = curl(&k, "http://10.200.0.2:8000/blob", &dir);
+    println!(
+        "preloaded server to curl: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(got, sha256(&dir.join("blob")));
+}
+
 /// The kernel as a TCP peer across an overlay that loses 1% of its frames
 /// each way (iptables drops arriving VXLAN datagrams at random on both
 /// underlay ends): 32 MiB from a zts server to curl and from python's

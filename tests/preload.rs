@@ -374,7 +374,7 @@ while True:
 /// Node B: datagrams by sendto and by a connected socket, and names by
 /// ZTS_DNS and ZTS_HOSTS.
 const UDP_CLIENT_PY: &str = r#"
-import socket
+import os, select, socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(20)
 s.sendto(b"hello", ("10.7.0.1", 7000))
@@ -385,6 +385,10 @@ c.settimeout(20)
 c.connect(("10.7.0.1", 7000))
 c.send(b"x" * 3000)
 print("connected:", len(c.recv(65536)), c.getpeername())
+os.writev(c.fileno(), [b"ab", b"cd"])
+select.select([c], [], [], 20)
+buf = bytearray(100)
+print("vectored:", bytes(buf[:os.readv(c.fileno(), [buf])]).decode())
 print("dns:", socket.getaddrinfo("web.zts", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4])
 print("hosts:", socket.gethostbyname("listed"))
 "#;
@@ -409,6 +413,7 @@ $B env ZTS_DNS=10.7.0.1 ZTS_HOSTS=listed=10.7.0.9 python3 client.py
     for want in [
         "sendto: HELLO from 10.7.0.2 ('10.7.0.1', 7000)",
         "connected: 3014 ('10.7.0.1', 7000)",
+        "vectored: ABCD from 10.7.0.2",
         "dns: ('10.7.0.1', 80)",
         "hosts: 10.7.0.9",
     ] {

@@ -295,12 +295,8 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
         Ok(to) => to,
         Err(e) => return fail(e),
     };
-    let iov: &[iovec] = if m.msg_iov.is_null() {
-        &[]
-    } else {
-        // SAFETY: the program's iovec array of msg_iovlen entries.
-        unsafe { std::slice::from_raw_parts(m.msg_iov, m.msg_iovlen) }
-    };
+    // SAFETY: the program's iovec array of msg_iovlen entries.
+    let iov = unsafe { iovecs(m.msg_iov, m.msg_iovlen) };
     // SAFETY: the program's buffers.
     unsafe { send_led(fd, to, iov, flags) }
 }
@@ -366,12 +362,8 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
         // SAFETY: the C library's recvmsg with the program's arguments.
         _ => return unsafe { (REAL.recvmsg)(fd, msg, flags) },
     };
-    let iov: &[iovec] = if m.msg_iov.is_null() {
-        &[]
-    } else {
-        // SAFETY: the program's iovec array of msg_iovlen entries.
-        unsafe { std::slice::from_raw_parts(m.msg_iov, m.msg_iovlen) }
-    };
+    // SAFETY: the program's iovec array of msg_iovlen entries.
+    let iov = unsafe { iovecs(m.msg_iov, m.msg_iovlen) };
     // SAFETY: the program's buffers.
     match unsafe { recv_led(fd, iov, flags) } {
         Ok((n, from, cut)) => {
@@ -384,5 +376,44 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
             n
         }
         Err(n) => n,
+    }
+}
+
+/// The program's iovec array, as a slice (empty for none).
+///
+/// # Safety
+/// `iov` is NULL or points to `n` iovecs.
+unsafe fn iovecs<'a>(iov: *const iovec, n: usize) -> &'a [iovec] {
+    if iov.is_null() {
+        &[]
+    } else {
+        // SAFETY: the caller vouches for `n` entries at `iov`.
+        unsafe { std::slice::from_raw_parts(iov, n) }
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, n: c_int) -> ssize_t {
+    let Some(d) = is_dgram(fd) else {
+        // SAFETY: the C library's writev with the program's arguments.
+        return unsafe { (REAL.writev)(fd, iov, n) };
+    };
+    if d.peer.lock().is_none() {
+        return fail(libc::EDESTADDRREQ);
+    }
+    // SAFETY: the program's iovecs, as writev(2) takes them.
+    unsafe { send_led(fd, None, iovecs(iov, n.max(0) as usize), 0) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, n: c_int) -> ssize_t {
+    if is_dgram(fd).is_none() {
+        // SAFETY: the C library's readv with the program's arguments.
+        return unsafe { (REAL.readv)(fd, iov, n) };
+    }
+    // SAFETY: the program's iovecs, as readv(2) takes them.
+    match unsafe { recv_led(fd, iovecs(iov, n.max(0) as usize), 0) } {
+        Ok((got, _, _)) => got,
+        Err(r) => r,
     }
 }

@@ -3,7 +3,7 @@
 //! stay on the kernel, and zts's own calls reach them through the hooks.
 
 use libc::{
-    addrinfo, c_char, c_int, c_void, hostent, msghdr, size_t, sockaddr, socklen_t, ssize_t,
+    addrinfo, c_char, c_int, c_void, hostent, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t,
 };
 use once_cell::sync::Lazy;
 
@@ -57,6 +57,8 @@ real! {
     fcntl64: unsafe extern "C" fn(c_int, c_int, ...) -> c_int,
     read: unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t,
     write: unsafe extern "C" fn(c_int, *const c_void, size_t) -> ssize_t,
+    readv: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t,
+    writev: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t,
     recvfrom: unsafe extern "C" fn(c_int, *mut c_void, size_t, c_int, *mut sockaddr, *mut socklen_t) -> ssize_t,
     sendto: unsafe extern "C" fn(c_int, *const c_void, size_t, c_int, *const sockaddr, socklen_t) -> ssize_t,
     recvmsg: unsafe extern "C" fn(c_int, *mut msghdr, c_int) -> ssize_t,
