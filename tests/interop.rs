@@ -199,6 +199,40 @@ fn kernel_curl_from_a_preloaded_http_server_across_vxlan() {
     assert_eq!(got, sha256(&dir.join("blob")));
 }
 
+/// A preloaded, unmodified curl on a TAP device takes its address by DHCP
+/// from dnsmasq (ZTS_ADDR=dhcp), resolves the server's name through the
+/// lease's DNS server, and fetches from python's http.server.
+#[test]
+fn preloaded_curl_by_dhcp_and_the_lease_dns() {
+    if !root_or_skip("preloaded_curl_by_dhcp") {
+        return;
+    }
+    need_tools(&["ip", "dnsmasq", "python3", "curl", "sha256sum"]);
+    let dir = served_dir("pldhcp", 1 << 20);
+    let want = sha256(&dir.join("blob"));
+    let z = Netns::new();
+    let (tap, _dns, _py) = dhcp_lab(&z, "10.205.0", &dir);
+    let got = dir.join("by-name");
+    let lib = common::lib_dir().join("libzts_preload.so");
+    run_ok(
+        &mut z.cmd(&[
+            "env",
+            &format!("ZTS_NET=tap:{tap}"),
+            "ZTS_ADDR=dhcp",
+            &format!("LD_PRELOAD={}", lib.display()),
+            "curl",
+            "-sSf",
+            "--max-time",
+            "60",
+            "-o",
+            s(&got),
+            "http://server.zts.test:8000/blob",
+        ]),
+        WAIT,
+    );
+    assert_eq!(sha256(&got), want);
+}
+
 /// The kernel as a TCP peer across an overlay that loses 1% of its frames
 /// each way (iptables drops arriving VXLAN datagrams at random on both
 /// underlay ends): 32 MiB from a zts server to curl and from python's
@@ -283,19 +317,15 @@ fn kernel_tap_peer_curl_ping_and_http_get() {
     assert!(err.contains("CAP_NET_ADMIN"), "{err}");
 }
 
-#[test]
-fn dnsmasq_gives_address_and_dns_name() {
-    if !root_or_skip("dnsmasq_dhcp_dns") {
-        return;
-    }
-    need_tools(&["ip", "dnsmasq", "python3", "sha256sum"]);
-    let getter = http_get();
-    let dir = served_dir("dhcp", 1 << 20);
-    let want = sha256(&dir.join("blob"));
-    let z = Netns::new();
+/// A TAP device in `z` at `net`.1 with dnsmasq serving DHCP leases
+/// (`net`.50-99, router and DNS `net`.1, server.zts.test at `net`.1) and
+/// python's http.server serving `dir` on port 8000; the TAP's name and the
+/// two programs, stopped when dropped.
+fn dhcp_lab(z: &Netns, net: &str, dir: &Path) -> (String, Bg, Bg) {
     let tap = unique("zt");
+    let host = format!("{net}.1");
     z.run(&["ip", "tuntap", "add", &tap, "mode", "tap"]);
-    z.run(&["ip", "addr", "add", "10.202.0.1/24", "dev", &tap]);
+    z.run(&["ip", "addr", "add", &format!("{host}/24"), "dev", &tap]);
     z.run(&["ip", "link", "set", &tap, "up"]);
     let mut dns = Bg::spawn(z.cmd(&[
         "dnsmasq",
@@ -308,10 +338,10 @@ fn dnsmasq_gives_address_and_dns_name() {
         "--pid-file=",
         "--bind-interfaces",
         &format!("--interface={tap}"),
-        "--dhcp-range=10.202.0.50,10.202.0.99,255.255.255.0,1h",
-        "--dhcp-option=option:router,10.202.0.1",
-        "--dhcp-option=option:dns-server,10.202.0.1",
-        "--host-record=server.zts.test,10.202.0.1",
+        &format!("--dhcp-range={net}.50,{net}.99,255.255.255.0,1h"),
+        &format!("--dhcp-option=option:router,{host}"),
+        &format!("--dhcp-option=option:dns-server,{host}"),
+        &format!("--host-record=server.zts.test,{host}"),
     ]));
     dns.wait_for("DHCP", WAIT);
     let mut py = Bg::spawn(z.cmd(&[
@@ -321,11 +351,25 @@ fn dnsmasq_gives_address_and_dns_name() {
         "http.server",
         "8000",
         "--bind",
-        "10.202.0.1",
+        &host,
         "--directory",
-        s(&dir),
+        s(dir),
     ]));
     py.wait_for("Serving HTTP", WAIT);
+    (tap, dns, py)
+}
+
+#[test]
+fn dnsmasq_gives_address_and_dns_name() {
+    if !root_or_skip("dnsmasq_dhcp_dns") {
+        return;
+    }
+    need_tools(&["ip", "dnsmasq", "python3", "sha256sum"]);
+    let getter = http_get();
+    let dir = served_dir("dhcp", 1 << 20);
+    let want = sha256(&dir.join("blob"));
+    let z = Netns::new();
+    let (tap, _dns, _py) = dhcp_lab(&z, "10.202.0", &dir);
     let got = dir.join("by-name");
     let out = run_ok(
         &mut z.cmd(&[

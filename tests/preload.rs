@@ -220,11 +220,13 @@ fn nc_half_close_echo() {
     let want = write_blob(&dir, "blob", 1 << 20);
     std::fs::write(dir.join("echo.py"), ECHO_PY).unwrap();
     // nc -N shuts its sending side down at the end of its input; the echo
-    // server sends the rest and closes; nc ends with all of it.
+    // server sends the rest and closes; nc ends with all of it. The
+    // server's overlay binds the wildcard: zts's own socket stays the
+    // kernel's.
     in_namespace(
         &dir,
         r#"
-$A python3 -u echo.py 10.7.0.1 9000 > echo.log 2>&1 &
+$A env ZTS_NET='vxlan://0.0.0.0:4801?vni=7&peer=127.0.0.1:4802' python3 -u echo.py 10.7.0.1 9000 > echo.log 2>&1 &
 wait_for echo.log ready
 $B nc -N 10.7.0.1 9000 < blob > got
 "#,
@@ -421,8 +423,9 @@ $B env ZTS_DNS=10.7.0.1 ZTS_HOSTS=listed=10.7.0.9 python3 client.py
     }
 }
 
-/// A non-blocking connect to a port nobody listens on, then select, poll
-/// and dup on a connection.
+/// A non-blocking connect to a port nobody listens on, one routed through
+/// the gateway to an address nobody has, then select, poll, dup, dup2,
+/// dup3 and edge-triggered epoll on a zts and a kernel socket together.
 const CALLS_PY: &str = r#"
 import errno, os, select, socket
 s = socket.socket()
@@ -430,21 +433,49 @@ s.setblocking(False)
 print("connect:", errno.errorcode[s.connect_ex(("10.7.0.1", 9999))])
 select.select([], [s], [], 20)
 print("SO_ERROR:", errno.errorcode[s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)])
+try:
+    socket.create_connection(("10.9.0.1", 80), timeout=1)
+except OSError as e:
+    print("through the gateway:", type(e).__name__)
 c = socket.create_connection(("10.7.0.1", 9000), timeout=20)
 d = socket.socket(fileno=os.dup(c.fileno()))
 d.settimeout(20)
-c.close()
 d.sendall(b"through a dup")
 p = select.poll()
 p.register(d, select.POLLIN)
 print("poll:", p.poll(20000) != [], d.recv(100).decode(), d.getpeername())
+k = socket.socket()
+k.bind(("127.0.0.1", 0))
+k.listen(1)
+kc = socket.create_connection(k.getsockname())
+ka, _ = k.accept()
+two = os.dup2(c.fileno(), 100)
+three = os.dup2(c.fileno(), 101, inheritable=False)
+ep = select.epoll()
+ep.register(two, select.EPOLLIN | select.EPOLLET)
+ep.register(ka.fileno(), select.EPOLLIN | select.EPOLLET)
+kc.sendall(b"k")
+os.write(three, b"zz")
+seen = set()
+for _ in range(40):
+    for fd, _ in ep.poll(0.5):
+        seen.add("zts" if fd == two else "kernel")
+    if len(seen) == 2:
+        break
+print("epoll-et:", sorted(seen), socket.socket(fileno=os.dup(three)).getpeername())
 d.shutdown(socket.SHUT_WR)
-print("eof:", d.recv(100) == b"")
+rest = b""
+while True:
+    b = d.recv(100)
+    if not b:
+        break
+    rest += b
+print("eof after:", rest)
 "#;
 
 #[test]
-fn nonblocking_connect_errors_select_poll_and_dup() {
-    if skip_on_purpose("nonblocking_connect_errors_select_poll_and_dup") {
+fn connect_errors_the_gateway_select_poll_dups_and_edge_triggered_epoll() {
+    if skip_on_purpose("connect_errors_the_gateway_select_poll_dups_and_edge_triggered_epoll") {
         return;
     }
     need_tools(&["python3"]);
@@ -456,14 +487,17 @@ fn nonblocking_connect_errors_select_poll_and_dup() {
         r#"
 $A python3 -u echo.py 10.7.0.1 9000 > echo.log 2>&1 &
 wait_for echo.log ready
-$B python3 calls.py
+$B env ZTS_GATEWAY=10.7.0.1 python3 calls.py 2>&1
 "#,
     );
     for want in [
         "connect: EINPROGRESS",
         "SO_ERROR: ECONNREFUSED",
+        "through the gateway: TimeoutError",
+        "connect Some(10.9.0.1) on zts",
         "poll: True through a dup ('10.7.0.1', 9000)",
-        "eof: True",
+        "epoll-et: ['kernel', 'zts'] ('10.7.0.1', 9000)",
+        "eof after: b'zz'",
     ] {
         assert!(out.contains(want), "no {want:?} in:\n{out}");
     }

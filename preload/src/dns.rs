@@ -1,5 +1,5 @@
 //! Names on the node: those in `ZTS_HOSTS`, and any name when `ZTS_DNS`
-//! is set, resolve through the node (its hosts, then DNS over zts); the
+//! is set or an address comes by DHCP, resolve through the node (its hosts, then DNS over zts); the
 //! rest, and anything the node cannot resolve, through the system.
 //! Results are the C library's own lists (built from the numeric
 //! addresses), so the program's freeaddrinfo frees them.
@@ -22,7 +22,8 @@ fn ours(name: &str) -> Option<bool> {
         return None;
     }
     let listed = c.hosts.iter().any(|(n, _)| n == name);
-    (listed || !c.dns.is_empty()).then_some(listed)
+    // A DHCP lease brings its network's resolver.
+    (listed || !c.dns.is_empty() || c.dhcp).then_some(listed)
 }
 
 /// The node's addresses for `name` of `family` (AF_UNSPEC for any).

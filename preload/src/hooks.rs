@@ -73,7 +73,7 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
         libc::SOCK_DGRAM => protocol == 0 || protocol == libc::IPPROTO_UDP,
         _ => false,
     };
-    if inet && known && config().is_some() {
+    if inet && known && config().is_some() && !node::making_node() {
         let c = Candidate {
             domain,
             kind,
@@ -179,18 +179,16 @@ pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
 
 /// connect(2): a destination on a zts network (or routed there) connects
 /// a zts socket, and the program's fd becomes its end of a socket pair.
-/// A non-blocking connect returns EINPROGRESS; SO_ERROR then waits for
-/// the outcome, since the pair is writable at once.
+/// A non-blocking connect returns EINPROGRESS, and the fd turns writable
+/// when the connect is decided (`connect_zts`), as a kernel socket does.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
     let c = match table::get(fd) {
         Some(Entry::Conn(c)) => {
-            // The pair was writable before the connect was decided, so a
-            // program calling connect again to learn the outcome (hiredis
-            // does) waits for it here rather than hearing EALREADY.
-            return match c.outcome() {
-                0 => fail(libc::EISCONN),
-                e => {
+            return match *c.state.lock() {
+                ConnectState::Connecting => fail(libc::EALREADY),
+                ConnectState::Connected => fail(libc::EISCONN),
+                ConnectState::Failed(e) => {
                     *c.reported.lock() = true;
                     fail(e)
                 }
@@ -236,21 +234,17 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
             Err(e) => fail(e),
         };
     }
-    match connect_zts(fd, &c, a) {
-        Ok(conn) => {
-            // SAFETY: F_GETFL on the program's fd.
-            let nonblock = unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK != 0;
-            if nonblock {
-                return fail(libc::EINPROGRESS);
+    // SAFETY: F_GETFL on the program's fd.
+    let nonblock = unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK != 0;
+    match connect_zts(fd, &c, a, nonblock) {
+        Ok(_) if nonblock => fail(libc::EINPROGRESS),
+        Ok(conn) => match conn.outcome() {
+            0 => 0,
+            e => {
+                *conn.reported.lock() = true;
+                fail(e)
             }
-            match conn.outcome() {
-                0 => 0,
-                e => {
-                    *conn.reported.lock() = true;
-                    fail(e)
-                }
-            }
-        }
+        },
         Err(e) => fail(e),
     }
 }
@@ -267,7 +261,46 @@ fn connect_dgram(d: &Dgram, addr: *const sockaddr, len: socklen_t) -> c_int {
     0
 }
 
-fn connect_zts(fd: c_int, c: &Candidate, a: Addr) -> Result<Arc<Conn>, c_int> {
+/// Fills the program's end of a new pair until it is not writable; how
+/// many bytes that took. The pump drops them once the connect succeeds,
+/// and only then does the fd poll writable (a failed connect closes the
+/// pair: writable with an error, and SO_ERROR says which).
+fn hold_unwritable(fd: c_int) -> usize {
+    let filler = [0u8; 64 * 1024];
+    let mut held = 0;
+    loop {
+        // SAFETY: our buffer; MSG_DONTWAIT stops at a full pair.
+        let n = unsafe {
+            (REAL.sendto)(
+                fd,
+                filler.as_ptr().cast(),
+                filler.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                std::ptr::null(),
+                0,
+            )
+        };
+        if n <= 0 {
+            return held;
+        }
+        held += n as usize;
+    }
+}
+
+/// Reads and drops `n` bytes from the pump's end.
+fn drop_filler(end: c_int, mut n: usize) {
+    let mut buf = [0u8; 64 * 1024];
+    while n > 0 {
+        // SAFETY: reading into our buffer.
+        let got = unsafe { (REAL.read)(end, buf.as_mut_ptr().cast(), buf.len().min(n)) };
+        if got <= 0 {
+            return;
+        }
+        n -= got as usize;
+    }
+}
+
+fn connect_zts(fd: c_int, c: &Candidate, a: Addr, nonblock: bool) -> Result<Arc<Conn>, c_int> {
     let z = match c.zts.clone() {
         Some(z) => z,
         None => new_zts_socket(c)?,
@@ -301,6 +334,7 @@ fn connect_zts(fd: c_int, c: &Candidate, a: Addr) -> Result<Arc<Conn>, c_int> {
     });
     table::set(fd, Entry::Conn(conn.clone()));
     log(format_args!("fd {fd}: connect {:?} on zts", a.ip()));
+    let held = if nonblock { hold_unwritable(fd) } else { 0 };
     let (theirs, end) = (conn.clone(), pair[1]);
     let spawned = std::thread::Builder::new()
         .name("zts-connect".into())
@@ -312,6 +346,7 @@ fn connect_zts(fd: c_int, c: &Candidate, a: Addr) -> Result<Arc<Conn>, c_int> {
                 unsafe { zts_getsockname(z.fd, local.ptr_mut(), &mut local.len) };
                 *theirs.local.lock() = local;
                 theirs.decide(ConnectState::Connected);
+                drop_filler(end, held);
                 pump::start(z, end);
             } else {
                 theirs.decide(ConnectState::Failed(zts_errno()));
@@ -483,15 +518,14 @@ pub unsafe extern "C" fn getsockopt(
     };
     let value = if level == libc::SOL_SOCKET {
         match name {
-            libc::SO_ERROR => conn.map_or(0, |c| {
-                let e = c.outcome();
-                let mut reported = c.reported.lock();
-                if e != 0 && !*reported {
-                    *reported = true;
+            // 0 while the connect is in progress, as on Linux; a failure
+            // once.
+            libc::SO_ERROR => conn.map_or(0, |c| match *c.state.lock() {
+                ConnectState::Failed(e) if !*c.reported.lock() => {
+                    *c.reported.lock() = true;
                     e
-                } else {
-                    0
                 }
+                _ => 0,
             }),
             libc::SO_TYPE => kind,
             libc::SO_DOMAIN => domain,

@@ -5,8 +5,10 @@
 use crate::config::{self, Config, Setting};
 use libc::c_int;
 use once_cell::sync::{Lazy, OnceCell};
+use std::cell::Cell;
 use std::ffi::CString;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 use zts::ffi::names::*;
 use zts::ffi::node::*;
 
@@ -29,9 +31,26 @@ pub fn log(msg: std::fmt::Arguments) {
     }
 }
 
+thread_local! {
+    /// Set while this thread makes the node: the sockets zts itself opens
+    /// then (the overlay's, which may bind the wildcard) stay the kernel's.
+    static MAKING_NODE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is inside zts making the node.
+pub fn making_node() -> bool {
+    MAKING_NODE.with(Cell::get)
+}
+
 /// The node's id, made on first use; the errno if it cannot be.
 pub fn node() -> Result<c_int, c_int> {
-    match NODE.get_or_init(start) {
+    let made = NODE.get_or_init(|| {
+        MAKING_NODE.with(|m| m.set(true));
+        let r = start();
+        MAKING_NODE.with(|m| m.set(false));
+        r
+    });
+    match made {
         Ok((node, pid)) if *pid == std::process::id() => Ok(*node),
         Ok(_) => {
             log(format_args!(
@@ -107,9 +126,38 @@ fn start() -> Result<(c_int, u32), c_int> {
     if zts_node_start(node) < 0 || zts_node_set_default(node) < 0 {
         return Err(refused("ZTS_NET", &c.nets.join(" ")));
     }
+    if c.dhcp {
+        wait_for_leases(node, &nets, c);
+    }
     log(format_args!("node {node} up on {}", c.nets.join(" ")));
     Ok((node, std::process::id()))
 }
+
+/// Waits (up to LEASE_WAIT) until each network given `dhcp` has its
+/// address, so the program's first connect has a source address.
+fn wait_for_leases(node: c_int, nets: &[c_int], c: &Config) {
+    let deadline = Instant::now() + LEASE_WAIT;
+    for (i, a) in c.addrs.iter().enumerate() {
+        if a != "dhcp" {
+            continue;
+        }
+        let net = nets[i.min(nets.len() - 1)];
+        // SAFETY: sockaddr_storage is plain bytes; all-zero is valid.
+        let mut out: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        // SAFETY: `out` is a sockaddr_storage the call fills.
+        while unsafe { zts_addr_get(node, net, libc::AF_INET, &mut out) } < 0 {
+            if Instant::now() >= deadline {
+                eprintln!("zts-preload: ZTS_ADDR: no DHCP lease on network {net} yet; going on");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        log(format_args!("network {net}: DHCP lease taken"));
+    }
+}
+
+/// How long the first socket call waits for DHCP leases.
+const LEASE_WAIT: Duration = Duration::from_secs(15);
 
 /// Whether traffic to `ip` goes through zts: an address on one of its
 /// subnets, or any routed one when there is a gateway (or DHCP); never
