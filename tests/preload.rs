@@ -393,6 +393,19 @@ buf = bytearray(100)
 print("vectored:", bytes(buf[:os.readv(c.fileno(), [buf])]).decode())
 print("dns:", socket.getaddrinfo("web.zts", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4])
 print("hosts:", socket.gethostbyname("listed"))
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("10.7.0.2", 7100))
+r.close()
+# Closing frees the port (once the library has seen the close).
+for attempt in range(100):
+    try:
+        again = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        again.bind(("10.7.0.2", 7100))
+        print("rebound after close")
+        break
+    except OSError:
+        again.close()
+        select.select([], [], [], 0.05)
 "#;
 
 #[test]
@@ -418,6 +431,7 @@ $B env ZTS_DNS=10.7.0.1 ZTS_HOSTS=listed=10.7.0.9 python3 client.py
         "vectored: ABCD from 10.7.0.2",
         "dns: ('10.7.0.1', 80)",
         "hosts: 10.7.0.9",
+        "rebound after close",
     ] {
         assert!(out.contains(want), "no {want:?} in:\n{out}");
     }

@@ -1,5 +1,5 @@
-//! zts datagram sockets. The program's fd is one end of a Unix datagram
-//! socket pair; every datagram on it is led by an address (HEADER_ADDR
+//! zts datagram sockets. The program's fd is one end of a Unix
+//! SOCK_SEQPACKET pair; every datagram on it is led by an address (HEADER_ADDR
 //! bytes: the sender's on the way in, the destination, or none for the
 //! connected peer, on the way out). The data calls on such fds are
 //! interposed to add and strip it; two pump threads move datagrams
@@ -36,7 +36,9 @@ pub fn convert(fd: c_int, c: &Candidate, z: Arc<ZtsFd>) -> Result<Arc<Dgram>, c_
     let r = unsafe {
         libc::socketpair(
             libc::AF_UNIX,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            // Message boundaries as SOCK_DGRAM, and EOF when the program
+            // closes its end, which a datagram pair never reports.
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
             0,
             pair.as_mut_ptr(),
         )
@@ -62,6 +64,7 @@ pub fn convert(fd: c_int, c: &Candidate, z: Arc<ZtsFd>) -> Result<Arc<Dgram>, c_
         unsafe { (REAL.close)(pair[1]) };
         return Err(e);
     }
+    crate::hooks::replay_socket_options(fd, &c.options);
     let d = Arc::new(Dgram {
         domain: c.domain,
         zts: z.clone(),
@@ -135,9 +138,13 @@ fn to_zts(z: &ZtsFd, end: c_int, done: &AtomicBool) {
         if n < 0 && errno() == libc::EINTR {
             continue;
         }
-        if n < HEADER_ADDR as isize {
+        if n <= 0 {
             // EOF: every fd of the program's for it is closed.
             break;
+        }
+        if n < HEADER_ADDR as isize {
+            // Written past the hooks (without an address): not sendable.
+            continue;
         }
         let to = Addr::from_bytes(&buf[..HEADER_ADDR]);
         let (addr, len) = if to.family() == 0 {
@@ -416,4 +423,72 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, n: c_int) -> ssize_
         Ok((got, _, _)) => got,
         Err(r) => r,
     }
+}
+
+// With _FORTIFY_SOURCE the C library's headers turn reads into fixed
+// buffers into these checked forms, which call its internals directly:
+// without them a fortified program would read the address in front.
+
+fn overflow() -> ! {
+    // As the C library's own checks end a fortified program.
+    std::process::abort()
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn __read_chk(
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    room: size_t,
+) -> ssize_t {
+    if is_dgram(fd).is_none() {
+        // SAFETY: the C library's check and read with the program's arguments.
+        return unsafe { (REAL.__read_chk)(fd, buf, len, room) };
+    }
+    if len > room {
+        overflow();
+    }
+    // SAFETY: `buf` holds `len` bytes, as just checked.
+    unsafe { recv(fd, buf, len, 0) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn __recv_chk(
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    room: size_t,
+    flags: c_int,
+) -> ssize_t {
+    if is_dgram(fd).is_none() {
+        // SAFETY: the C library's check and recv with the program's arguments.
+        return unsafe { (REAL.__recv_chk)(fd, buf, len, room, flags) };
+    }
+    if len > room {
+        overflow();
+    }
+    // SAFETY: `buf` holds `len` bytes, as just checked.
+    unsafe { recv(fd, buf, len, flags) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn __recvfrom_chk(
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    room: size_t,
+    flags: c_int,
+    addr: *mut sockaddr,
+    alen: *mut socklen_t,
+) -> ssize_t {
+    if is_dgram(fd).is_none() {
+        // SAFETY: the C library's check and recvfrom with the program's
+        // arguments.
+        return unsafe { (REAL.__recvfrom_chk)(fd, buf, len, room, flags, addr, alen) };
+    }
+    if len > room {
+        overflow();
+    }
+    // SAFETY: `buf` holds `len` bytes, as just checked.
+    unsafe { recvfrom(fd, buf, len, flags, addr, alen) }
 }

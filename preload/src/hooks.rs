@@ -53,6 +53,30 @@ fn new_zts_socket(c: &Candidate) -> Result<Arc<ZtsFd>, c_int> {
     Ok(ZtsFd::new(z))
 }
 
+/// The zts fd behind `z`, or ENETDOWN in a forked child: the node's
+/// threads stayed in the parent.
+fn usable(z: &ZtsFd) -> Result<c_int, c_int> {
+    z.here().ok_or(libc::ENETDOWN)
+}
+
+/// The program's socket-level options (timeouts, buffer sizes) on the fd
+/// that now stands in for its socket, as they were on the one it replaced.
+pub(crate) fn replay_socket_options(fd: c_int, options: &[(c_int, c_int, Vec<u8>)]) {
+    for (level, name, value) in options.iter().filter(|o| o.0 == libc::SOL_SOCKET) {
+        // SAFETY: the option as the program passed it; one the new fd
+        // lacks is not the program's concern.
+        unsafe {
+            (REAL.setsockopt)(
+                fd,
+                *level,
+                *name,
+                value.as_ptr().cast(),
+                value.len() as socklen_t,
+            )
+        };
+    }
+}
+
 /// socket(2): AF_INET and AF_INET6 stream and datagram sockets are noted,
 /// to be placed at bind, connect or (datagrams) the first send; until then
 /// they are the kernel's.
@@ -109,6 +133,9 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
         Ok(z) => z,
         Err(e) => return fail(e),
     };
+    if let Err(e) = usable(&z) {
+        return fail(e);
+    }
     c.zts = Some(z.clone());
     table::set(fd, Entry::Candidate(c.clone()));
     // SAFETY: `a` is a valid address of its length.
@@ -137,12 +164,17 @@ pub unsafe fn place_for_send(
     addr: *const sockaddr,
     len: socklen_t,
 ) -> Option<Result<Arc<Dgram>, c_int>> {
+    // The address first: every send of every datagram socket comes here,
+    // zts's own overlay's among them, and most are not for zts.
+    // SAFETY: the program vouches for `len` bytes at `addr`.
+    let ip = unsafe { Addr::read(addr, len) }?.ip()?;
+    if !node::routes_to_zts(config()?, ip) {
+        return None;
+    }
     let Some(Entry::Candidate(c)) = table::get(fd) else {
         return None;
     };
-    // SAFETY: the program vouches for `len` bytes at `addr`.
-    let ip = unsafe { Addr::read(addr, len) }?.ip()?;
-    if c.kind != libc::SOCK_DGRAM || !node::routes_to_zts(config()?, ip) {
+    if c.kind != libc::SOCK_DGRAM {
         return None;
     }
     log(format_args!("fd {fd}: datagrams to {ip} on zts"));
@@ -158,8 +190,11 @@ pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
             zts: Some(z),
             bound: Some(_),
             ..
-        })) => match listener::listen(fd, domain, z, backlog) {
+        })) => match usable(&z).and_then(|_| listener::listen(fd, domain, z, backlog)) {
             Ok(e) => {
+                if let Some(Entry::Candidate(c)) = table::get(fd) {
+                    replay_socket_options(fd, &c.options);
+                }
                 table::set(fd, e);
                 log(format_args!("fd {fd}: listening on zts"));
                 0
@@ -252,8 +287,12 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
 /// A zts datagram socket's peer: the only source it receives from and the
 /// destination of sends without an address.
 fn connect_dgram(d: &Dgram, addr: *const sockaddr, len: socklen_t) -> c_int {
+    let z = match usable(&d.zts) {
+        Ok(z) => z,
+        Err(e) => return fail(e),
+    };
     // SAFETY: the program's address, as connect(2) takes it.
-    if unsafe { zts_connect(d.zts.fd, addr, len) } < 0 {
+    if unsafe { zts_connect(z, addr, len) } < 0 {
         return fail(zts_errno());
     }
     // SAFETY: the program vouches for `len` bytes at `addr`.
@@ -266,7 +305,9 @@ fn connect_dgram(d: &Dgram, addr: *const sockaddr, len: socklen_t) -> c_int {
 /// and only then does the fd poll writable (a failed connect closes the
 /// pair: writable with an error, and SO_ERROR says which).
 fn hold_unwritable(fd: c_int) -> usize {
-    let filler = [0u8; 64 * 1024];
+    // Static: this runs on the program's thread, whose stack may be small.
+    static FILLER: [u8; 64 * 1024] = [0; 64 * 1024];
+    let filler = &FILLER;
     let mut held = 0;
     loop {
         // SAFETY: our buffer; MSG_DONTWAIT stops at a full pair.
@@ -305,6 +346,7 @@ fn connect_zts(fd: c_int, c: &Candidate, a: Addr, nonblock: bool) -> Result<Arc<
         Some(z) => z,
         None => new_zts_socket(c)?,
     };
+    usable(&z)?;
     let mut pair = [0; 2];
     // SAFETY: `pair` has room for two fds.
     if unsafe {
@@ -323,6 +365,7 @@ fn connect_zts(fd: c_int, c: &Candidate, a: Addr, nonblock: bool) -> Result<Arc<
         unsafe { (REAL.close)(pair[1]) };
         return Err(e);
     }
+    replay_socket_options(fd, &c.options);
     let conn = Arc::new(Conn {
         domain: c.domain,
         zts: Some(z.clone()),
@@ -382,7 +425,7 @@ pub unsafe extern "C" fn accept4(
     if c < 0 {
         return c;
     }
-    let (peer, local) = match listener::read_header(c) {
+    let (peer, local, zts) = match listener::read_header(c, l.zts.pid) {
         Ok(h) => h,
         Err(e) => {
             // SAFETY: closing the connection this call accepted.
@@ -394,7 +437,7 @@ pub unsafe extern "C" fn accept4(
     unsafe { peer.write(addr, len) };
     let conn = Conn {
         domain: l.domain,
-        zts: None,
+        zts,
         local: Mutex::new(local),
         peer,
         state: Mutex::new(ConnectState::Connected),
@@ -414,9 +457,10 @@ pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut sockle
 
 /// The local address of a zts socket.
 fn zts_name(z: &ZtsFd) -> Result<Addr, c_int> {
+    let fd = usable(z)?;
     let mut a = Addr::empty();
     // SAFETY: `a` is a sockaddr_storage with its length.
-    if unsafe { zts_getsockname(z.fd, a.ptr_mut(), &mut a.len) } < 0 {
+    if unsafe { zts_getsockname(fd, a.ptr_mut(), &mut a.len) } < 0 {
         return Err(zts_errno());
     }
     Ok(a)

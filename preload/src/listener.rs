@@ -4,16 +4,43 @@
 //! front. accept(2) is the kernel's, so epoll on the listener and accepts
 //! in forked children (nginx's workers) need no zts thread of their own.
 
-use crate::addr::Addr;
+use crate::addr::{Addr, HEADER_ADDR};
 use crate::pump::{self, HEADER};
 use crate::real::REAL;
 use crate::table::{Entry, Listener, ZtsFd};
 use libc::{c_int, sockaddr_un, socklen_t};
-use std::sync::Arc;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use zts::ffi::socket::*;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+/// The zts sockets of connections accepted and not yet taken by the
+/// program's accept, by the id in their header.
+pub static ACCEPTED: Lazy<Mutex<HashMap<u64, Weak<ZtsFd>>>> = Lazy::new(Default::default);
+
+/// Whether the Unix connection `fd` came from the process that runs the
+/// listener's acceptor: abstract Unix names have no permissions, and any
+/// process in the namespace could otherwise forge the addresses in front.
+fn from_our_acceptor(fd: c_int, listener_pid: u32) -> bool {
+    // SAFETY: ucred is plain data; all-zero is valid.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as socklen_t;
+    // SAFETY: `cred` has room for `len` bytes.
+    let r = unsafe {
+        (REAL.getsockopt)(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && cred.pid as u32 == listener_pid
+}
 
 /// Puts `new` in the place of the program's `fd`, keeping its
 /// O_NONBLOCK and close-on-exec; `new` is closed.
@@ -141,19 +168,35 @@ fn acceptor(zfd: c_int, open: &AtomicBool, sun: sockaddr_un, len: socklen_t) {
             // The program's listener is gone (closed, or its process).
             return;
         }
-        if !pump::send_all(u, &pump::header(&peer, &local)) {
-            zts_close(c);
-            // SAFETY: closing our own fd.
+        let z = ZtsFd::new(c);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed) as u64;
+        {
+            let mut accepted = ACCEPTED.lock();
+            if accepted.len() >= 1024 {
+                accepted.retain(|_, w| w.strong_count() > 0);
+            }
+            accepted.insert(id, Arc::downgrade(&z));
+        }
+        if !pump::send_all(u, &pump::header(&peer, &local, id)) {
+            // SAFETY: closing our own fd; `z` closes the zts one.
             unsafe { (REAL.close)(u) };
             continue;
         }
-        pump::start(ZtsFd::new(c), u);
+        pump::start(z, u);
     }
 }
 
 /// After the kernel's accept on a zts listener: reads the addresses in
-/// front of the connection (waiting for them on a non-blocking socket).
-pub fn read_header(fd: c_int) -> Result<(Addr, Addr), c_int> {
+/// front of the connection (waiting for them on a non-blocking socket),
+/// and its zts socket when this process accepted it on zts (options set on
+/// the program's fd then reach it).
+pub fn read_header(
+    fd: c_int,
+    listener_pid: u32,
+) -> Result<(Addr, Addr, Option<Arc<ZtsFd>>), c_int> {
+    if !from_our_acceptor(fd, listener_pid) {
+        return Err(libc::ECONNABORTED);
+    }
     let mut h = [0u8; HEADER];
     let mut got = 0;
     while got < HEADER {
@@ -192,6 +235,12 @@ pub fn read_header(fd: c_int) -> Result<(Addr, Addr), c_int> {
             e => return Err(e),
         }
     }
-    let half = HEADER / 2;
-    Ok((Addr::from_bytes(&h[..half]), Addr::from_bytes(&h[half..])))
+    let a = HEADER_ADDR;
+    let id = u64::from_ne_bytes(h[2 * a..].try_into().expect("8 bytes"));
+    let zts = ACCEPTED.lock().remove(&id).and_then(|w| w.upgrade());
+    Ok((
+        Addr::from_bytes(&h[..a]),
+        Addr::from_bytes(&h[a..2 * a]),
+        zts,
+    ))
 }

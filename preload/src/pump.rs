@@ -14,13 +14,15 @@ use zts::ffi::socket::*;
 
 const CHUNK: usize = 256 * 1024;
 
-/// The header in front of an accepted connection: peer, then local.
-pub const HEADER: usize = 2 * HEADER_ADDR;
+/// The header in front of an accepted connection: peer, local, and the id
+/// under which the accepting process keeps its zts socket.
+pub const HEADER: usize = 2 * HEADER_ADDR + 8;
 
-pub fn header(peer: &Addr, local: &Addr) -> [u8; HEADER] {
+pub fn header(peer: &Addr, local: &Addr, id: u64) -> [u8; HEADER] {
     let mut h = [0u8; HEADER];
     h[..HEADER_ADDR].copy_from_slice(&peer.to_bytes());
-    h[HEADER_ADDR..].copy_from_slice(&local.to_bytes());
+    h[HEADER_ADDR..2 * HEADER_ADDR].copy_from_slice(&local.to_bytes());
+    h[2 * HEADER_ADDR..].copy_from_slice(&id.to_ne_bytes());
     h
 }
 
@@ -64,7 +66,7 @@ fn zts_write_all(fd: c_int, mut buf: &[u8]) -> bool {
 
 /// The Unix end, closed when both directions are done; the process that
 /// started the pump, and whether the peer has ended its side.
-struct End {
+pub(crate) struct End {
     fd: c_int,
     pid: u32,
     peer_done: AtomicBool,
@@ -78,7 +80,7 @@ impl Drop for End {
 }
 
 /// The pumps running, for the flush at exit.
-static RUNNING: Mutex<Vec<Weak<End>>> = Mutex::new(Vec::new());
+pub(crate) static RUNNING: Mutex<Vec<Weak<End>>> = Mutex::new(Vec::new());
 static AT_EXIT: Once = Once::new();
 /// How long exit waits for the peers to take what the program sent.
 const LINGER: Duration = Duration::from_secs(2);
@@ -137,8 +139,13 @@ pub fn start(zts: Arc<ZtsFd>, unix: c_int) {
         .spawn(move || to_zts(&zts, &end));
 }
 
-/// Peer to program.
+/// Peer to program; the peer is done when this returns, however it ends.
 fn from_zts(z: &ZtsFd, end: &End) {
+    copy_from_zts(z, end);
+    end.peer_done.store(true, Ordering::Release);
+}
+
+fn copy_from_zts(z: &ZtsFd, end: &End) {
     let mut buf = vec![0u8; CHUNK];
     loop {
         // SAFETY: `buf` is writable for its length.
@@ -147,7 +154,6 @@ fn from_zts(z: &ZtsFd, end: &End) {
             if !send_all(end.fd, &buf[..n as usize]) {
                 // The program is gone: the peer hears of it.
                 zts_shutdown(z.fd, libc::SHUT_RDWR);
-                end.peer_done.store(true, Ordering::Release);
                 return;
             }
             continue;
@@ -186,6 +192,39 @@ fn to_zts(z: &ZtsFd, end: &End) {
             continue;
         }
         zts_shutdown(z.fd, libc::SHUT_WR);
+        if program_closed(end.fd) {
+            await_peer(z, end);
+        }
         return;
     }
 }
+
+/// Whether the program has closed every fd for its end (a half-close
+/// leaves POLLHUP unset).
+fn program_closed(fd: c_int) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, no wait.
+    let ready = unsafe { libc::poll(&mut p, 1, 0) };
+    ready == 1 && p.revents & libc::POLLHUP != 0
+}
+
+/// After the program closed its socket, the peer has FIN_TIMEOUT to end its
+/// side, as the kernel's tcp_fin_timeout gives an orphaned socket; then the
+/// connection is torn down, so a silent peer does not hold its threads
+/// and buffers for ever.
+fn await_peer(z: &ZtsFd, end: &End) {
+    let deadline = Instant::now() + FIN_TIMEOUT;
+    while !end.peer_done.load(Ordering::Acquire) {
+        if Instant::now() >= deadline {
+            zts_shutdown(z.fd, libc::SHUT_RDWR);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const FIN_TIMEOUT: Duration = Duration::from_secs(60);

@@ -9,13 +9,18 @@ use once_cell::sync::Lazy;
 
 /// Looks `name` (NUL-terminated) up past this library; aborts with a line
 /// on stderr if the C library lacks it, since no socket call could work.
+/// fcntl64 (glibc 2.28) falls back to fcntl.
 fn next(name: &[u8]) -> *mut c_void {
     // SAFETY: `name` is a NUL-terminated literal; RTLD_NEXT is a valid handle.
     let f = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
+    if f.is_null() && name == b"fcntl64\0" {
+        return next(b"fcntl\0");
+    }
     if f.is_null() {
         let msg = b"zts-preload: the C library has no socket call it needs\n";
-        // SAFETY: writing a static buffer to stderr.
-        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        // SAFETY: a raw write of a static buffer to stderr: write(2) is
+        // hooked here, and REAL is what is being built.
+        unsafe { libc::syscall(libc::SYS_write, 2, msg.as_ptr(), msg.len()) };
         std::process::abort();
     }
     f
@@ -58,6 +63,9 @@ real! {
     read: unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t,
     write: unsafe extern "C" fn(c_int, *const c_void, size_t) -> ssize_t,
     readv: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t,
+    __read_chk: unsafe extern "C" fn(c_int, *mut c_void, size_t, size_t) -> ssize_t,
+    __recv_chk: unsafe extern "C" fn(c_int, *mut c_void, size_t, size_t, c_int) -> ssize_t,
+    __recvfrom_chk: unsafe extern "C" fn(c_int, *mut c_void, size_t, size_t, c_int, *mut sockaddr, *mut socklen_t) -> ssize_t,
     writev: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t,
     recvfrom: unsafe extern "C" fn(c_int, *mut c_void, size_t, c_int, *mut sockaddr, *mut socklen_t) -> ssize_t,
     sendto: unsafe extern "C" fn(c_int, *const c_void, size_t, c_int, *const sockaddr, socklen_t) -> ssize_t,

@@ -7,8 +7,8 @@ use libc::c_int;
 use once_cell::sync::Lazy;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 
 /// A zts fd, closed when the last program fd that stands for it goes, and
 /// only by the process that opened it.
@@ -143,19 +143,47 @@ fn mark(fd: c_int, e: Option<&Entry>) {
     }
 }
 
-/// Whether `fd` may be a zts datagram socket (the table says for sure).
+/// Whether `fd` may be a zts datagram socket (the table says for sure;
+/// past the bitmap, always ask it).
 pub fn maybe_dgram(fd: c_int) -> bool {
     fd >= 0
         && DGRAM_FDS
             .get(fd as usize / 64)
-            .is_some_and(|w| w.load(Ordering::Acquire) & (1u64 << (fd as usize % 64)) != 0)
+            .is_none_or(|w| w.load(Ordering::Acquire) & (1u64 << (fd as usize % 64)) != 0)
 }
 
 pub fn get(fd: c_int) -> Option<Entry> {
     TABLE.lock().get(&fd).cloned()
 }
 
+/// The library's locks are all taken around fork(2), so a child never
+/// starts with one held by a thread it does not have (one would block it
+/// at its first socket call, or at exit).
+fn guard_fork() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: handlers that live as long as the library.
+        unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork), Some(after_fork)) };
+    });
+}
+
+extern "C" fn before_fork() {
+    std::mem::forget(TABLE.lock());
+    std::mem::forget(crate::pump::RUNNING.lock());
+    std::mem::forget(crate::listener::ACCEPTED.lock());
+}
+
+extern "C" fn after_fork() {
+    // SAFETY: before_fork locked each on this thread and forgot the guard.
+    unsafe {
+        crate::listener::ACCEPTED.force_unlock();
+        crate::pump::RUNNING.force_unlock();
+        TABLE.force_unlock();
+    }
+}
+
 pub fn set(fd: c_int, e: Entry) {
+    guard_fork();
     let mut t = TABLE.lock();
     mark(fd, Some(&e));
     let gone = t.insert(fd, e);
