@@ -1,6 +1,7 @@
 //! Unmodified programs over zts through libzts_preload.so. Each test runs
 //! its programs in a network namespace of its own where only loopback is
-//! up (`unshare -rn`, or `unshare -n` as root), on a VXLAN overlay over
+//! up (`unshare -rn`, or `unshare -n` as root), and a PID namespace whose
+//! end ends every server the script started, on a VXLAN overlay over
 //! 127.0.0.1: node A is 10.7.0.1, node B 10.7.0.2. A socket call that
 //! slipped past the library could reach nothing there. Bytes are checked
 //! by SHA-256.
@@ -29,7 +30,6 @@ wait_for() {
     sleep 0.05
   done
 }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 "#;
 
 fn skip_on_purpose(test: &str) -> bool {
@@ -49,9 +49,9 @@ fn in_namespace(dir: &Path, script: &str) -> String {
     // SAFETY: geteuid has no arguments and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
     let unshare: &[&str] = if root {
-        &["unshare", "-n"]
+        &["unshare", "-n", "--pid", "--fork"]
     } else {
-        &["unshare", "-rn"]
+        &["unshare", "-rn", "--pid", "--fork"]
     };
     let out = Command::new("timeout")
         .arg("240")
