@@ -516,3 +516,44 @@ $B env ZTS_GATEWAY=10.7.0.1 python3 calls.py 2>&1
         assert!(out.contains(want), "no {want:?} in:\n{out}");
     }
 }
+
+/// A listener bound to the wildcard: on zts by default, reached from node
+/// B; on the kernel with ZTS_BIND_ANY=kernel, reached over loopback.
+const WILDCARD_PY: &str = r#"
+import socket, sys
+s = socket.socket()
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(1)
+print("ready", flush=True)
+if sys.argv[1] == "0":
+    c = socket.create_connection(("127.0.0.1", s.getsockname()[1]), timeout=20)
+a, peer = s.accept()
+print("accepted from", peer[0], flush=True)
+"#;
+
+#[test]
+fn wildcard_binds_listen_on_zts_unless_zts_bind_any_is_kernel() {
+    if skip_on_purpose("wildcard_binds_listen_on_zts_unless_zts_bind_any_is_kernel") {
+        return;
+    }
+    need_tools(&["python3"]);
+    let dir = Scratch::new("pl-wild");
+    std::fs::write(dir.join("wild.py"), WILDCARD_PY).unwrap();
+    std::fs::write(dir.join("echo.py"), ECHO_PY).unwrap();
+    let out = in_namespace(
+        &dir,
+        r#"
+$A python3 -u wild.py 9000 > wild.log 2>&1 &
+wait_for wild.log ready
+$B python3 -c 'import socket; socket.create_connection(("10.7.0.1", 9000), timeout=20)'
+wait_for wild.log "accepted from"
+echo "on zts: $(grep "^accepted from" wild.log)"
+echo "on the kernel: $($B env ZTS_BIND_ANY=kernel python3 -u wild.py 0 | grep "^accepted from")"
+"#,
+    );
+    assert!(out.contains("on zts: accepted from 10.7.0.2"), "{out}");
+    assert!(
+        out.contains("on the kernel: accepted from 127.0.0.1"),
+        "{out}"
+    );
+}
