@@ -26,8 +26,26 @@ fn ours(name: &str) -> Option<bool> {
     (listed || !c.dns.is_empty() || c.dhcp).then_some(listed)
 }
 
-/// The node's addresses for `name` of `family` (AF_UNSPEC for any).
+/// The addresses for `name` of `family` (AF_UNSPEC for any): from
+/// `ZTS_HOSTS` as written (no node needed, so a forked child has them
+/// too), else the node's hosts and DNS.
 fn resolve(name: &CStr, family: c_int) -> Option<Vec<IpAddr>> {
+    let wanted = |ip: &IpAddr| match family {
+        libc::AF_INET => ip.is_ipv4(),
+        libc::AF_INET6 => ip.is_ipv6(),
+        _ => true,
+    };
+    let text = name.to_str().ok()?;
+    let listed: Vec<IpAddr> = config()?
+        .hosts
+        .iter()
+        .filter(|(n, _)| n == text)
+        .filter_map(|(_, ip)| ip.parse().ok())
+        .filter(wanted)
+        .collect();
+    if !listed.is_empty() {
+        return Some(listed);
+    }
     let n = node::node().ok()?;
     // SAFETY: addrinfo is plain data; all-zero is an empty hint.
     let mut hints: addrinfo = unsafe { std::mem::zeroed() };

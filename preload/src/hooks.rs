@@ -399,6 +399,8 @@ fn connect_zts(fd: c_int, c: &Candidate, a: Addr, nonblock: bool) -> Result<Arc<
         });
     if spawned.is_err() {
         conn.decide(ConnectState::Failed(libc::EAGAIN));
+        // SAFETY: the pump's end, which no thread took.
+        unsafe { (REAL.close)(end) };
     }
     Ok(conn)
 }
@@ -469,7 +471,14 @@ fn zts_name(z: &ZtsFd) -> Result<Addr, c_int> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
     let known = match table::get(fd) {
-        Some(Entry::Conn(c)) => Some(*c.local.lock()),
+        Some(Entry::Conn(c)) => {
+            let local = *c.local.lock();
+            // Still connecting: zts has chosen the address already.
+            match c.zts.as_deref().map(zts_name) {
+                Some(Ok(a)) if local.family() == 0 => Some(a),
+                _ => Some(local),
+            }
+        }
         Some(Entry::Listener(l)) => Some(l.local),
         Some(Entry::Candidate(Candidate { zts: Some(z), .. })) => match zts_name(&z) {
             Ok(a) => Some(a),
