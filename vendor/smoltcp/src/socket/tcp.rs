@@ -2727,7 +2727,12 @@ impl<'a> Socket<'a> {
                 payload_len,
                 payload_offset
             );
-            return None;
+            // zts: the segment is dropped, but still ACKed as any
+            // out-of-order segment is (RFC 5681 section 4.2): a duplicate
+            // ACK whose SACK blocks leave it out. A silent drop left a
+            // sender with more holes in flight than the assembler holds
+            // hearing nothing, to recover by timeouts.
+            return Some(self.ack_reply(ip_repr, repr));
         };
 
         // Place payload octets into the buffer.

@@ -303,3 +303,30 @@ fn the_timer_backoff_ends_with_the_timeout_recovery() {
     assert_eq!(s.recovery.phase, recovery::Phase::Open);
     assert_eq!(s.rtte.retransmission_timeout(), Duration::from_millis(200));
 }
+
+#[test]
+fn a_segment_the_assembler_has_no_room_for_is_still_acknowledged() {
+    let mut s = socket_established_with_buffer_sizes(64, 1024);
+    s.remote_has_sack = true;
+    let segment = |offset: usize| TcpRepr {
+        seq_number: REMOTE_SEQ + 1 + offset,
+        ack_number: Some(LOCAL_SEQ + 1),
+        payload: &b"x"[..],
+        ..SEND_TEMPL
+    };
+    // One-byte segments with a hole before each: every one takes a slot.
+    let holes = crate::config::ASSEMBLER_MAX_SEGMENT_COUNT;
+    for i in 0..holes {
+        let reply = send(&mut s, Instant::from_millis(0), &segment(2 * i + 1));
+        assert!(reply.is_some(), "segment {i} acknowledged");
+    }
+    // One more hole than the assembler holds: dropped, but a duplicate ACK
+    // goes, and no SACK block claims the dropped byte.
+    let dropped = 2 * holes + 1;
+    let reply = send(&mut s, Instant::from_millis(1), &segment(dropped)).expect("an ACK");
+    assert_eq!(reply.ack_number, Some(REMOTE_SEQ + 1));
+    let byte = (REMOTE_SEQ + 1 + dropped).0 as u32;
+    for &(l, r) in reply.sack_ranges.iter().flatten() {
+        assert!(!(l <= byte && byte < r), "{l}..{r} claims the dropped byte");
+    }
+}
