@@ -59,6 +59,7 @@ fn in_namespace(dir: &Path, script: &str) -> String {
         .args(["sh", "-c", &format!("{PRELUDE}{script}")])
         .current_dir(dir)
         .env("LIB", &lib)
+        .env("REPO", common::repo())
         .output()
         .expect("unshare runs");
     let (stdout, stderr) = (
@@ -374,7 +375,8 @@ while True:
 "#;
 
 /// Node B: datagrams by sendto and by a connected socket, and names by
-/// ZTS_DNS and ZTS_HOSTS.
+/// ZTS_DNS and ZTS_HOSTS (and, from tests/c/preload_udp.c, by sendmmsg,
+/// recvmmsg and a fortified recvfrom).
 const UDP_CLIENT_PY: &str = r#"
 import os, select, socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -413,7 +415,7 @@ fn udp_datagrams_and_names_by_zts_dns_and_zts_hosts() {
     if skip_on_purpose("udp_datagrams_and_names_by_zts_dns_and_zts_hosts") {
         return;
     }
-    need_tools(&["python3"]);
+    need_tools(&["python3", "cc"]);
     let dir = Scratch::new("pl-udp");
     std::fs::write(dir.join("servers.py"), UDP_SERVERS_PY).unwrap();
     std::fs::write(dir.join("client.py"), UDP_CLIENT_PY).unwrap();
@@ -423,6 +425,8 @@ fn udp_datagrams_and_names_by_zts_dns_and_zts_hosts() {
 $A python3 -u servers.py > servers.log 2>&1 &
 wait_for servers.log ready
 $B env ZTS_DNS=10.7.0.1 ZTS_HOSTS=listed=10.7.0.9 python3 client.py
+cc -O2 -D_FORTIFY_SOURCE=2 -Wall -Wextra -Werror -o mmsg "$REPO/tests/c/preload_udp.c"
+$B ./mmsg
 "#,
     );
     for want in [
@@ -432,6 +436,9 @@ $B env ZTS_DNS=10.7.0.1 ZTS_HOSTS=listed=10.7.0.9 python3 client.py
         "dns: ('10.7.0.1', 80)",
         "hosts: 10.7.0.9",
         "rebound after close",
+        "recvmmsg: ONE from 10.7.0.2",
+        "recvmmsg: TWO from 10.7.0.2",
+        "recvfrom: THREE from 10.7.0.2",
     ] {
         assert!(out.contains(want), "no {want:?} in:\n{out}");
     }

@@ -12,7 +12,9 @@ use crate::addr::{Addr, HEADER_ADDR};
 use crate::listener::replace_fd;
 use crate::real::REAL;
 use crate::table::{self, Candidate, Dgram, Entry, ZtsFd};
-use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
+use libc::{
+    c_int, c_uint, c_void, iovec, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec,
+};
 use parking_lot::Mutex;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
@@ -491,4 +493,62 @@ pub unsafe extern "C" fn __recvfrom_chk(
     }
     // SAFETY: `buf` holds `len` bytes, as just checked.
     unsafe { recvfrom(fd, buf, len, flags, addr, alen) }
+}
+
+/// sendmmsg(2) on a zts datagram socket: each message as sendmsg (glibc's
+/// resolver sends its A and AAAA queries this way).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, n: c_uint, flags: c_int) -> c_int {
+    if is_dgram(fd).is_none() || msgs.is_null() {
+        // SAFETY: the C library's sendmmsg with the program's arguments.
+        return unsafe { (REAL.sendmmsg)(fd, msgs, n, flags) };
+    }
+    let mut sent = 0;
+    while sent < n {
+        // SAFETY: the program's array of `n` messages.
+        let m = unsafe { &mut *msgs.add(sent as usize) };
+        // SAFETY: one of the program's messages.
+        let r = unsafe { sendmsg(fd, &m.msg_hdr, flags) };
+        if r < 0 {
+            return if sent > 0 { sent as c_int } else { -1 };
+        }
+        m.msg_len = r as c_uint;
+        sent += 1;
+    }
+    sent as c_int
+}
+
+/// recvmmsg(2) on a zts datagram socket: the first message as recvmsg
+/// would take it, then those already queued (the timeout is not applied).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn recvmmsg(
+    fd: c_int,
+    msgs: *mut mmsghdr,
+    n: c_uint,
+    flags: c_int,
+    timeout: *mut timespec,
+) -> c_int {
+    if is_dgram(fd).is_none() || msgs.is_null() {
+        // SAFETY: the C library's recvmmsg with the program's arguments.
+        return unsafe { (REAL.recvmmsg)(fd, msgs, n, flags, timeout) };
+    }
+    let mut got = 0;
+    while got < n {
+        let own = flags & !libc::MSG_WAITFORONE;
+        let more = if got == 0 {
+            own
+        } else {
+            own | libc::MSG_DONTWAIT
+        };
+        // SAFETY: the program's array of `n` messages.
+        let m = unsafe { &mut *msgs.add(got as usize) };
+        // SAFETY: one of the program's messages.
+        let r = unsafe { recvmsg(fd, &mut m.msg_hdr, more) };
+        if r < 0 {
+            return if got > 0 { got as c_int } else { -1 };
+        }
+        m.msg_len = r as c_uint;
+        got += 1;
+    }
+    got as c_int
 }

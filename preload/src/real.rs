@@ -3,7 +3,8 @@
 //! stay on the kernel, and zts's own calls reach them through the hooks.
 
 use libc::{
-    addrinfo, c_char, c_int, c_void, hostent, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t,
+    addrinfo, c_char, c_int, c_uint, c_void, hostent, iovec, mmsghdr, msghdr, size_t, sockaddr,
+    socklen_t, ssize_t, timespec,
 };
 use once_cell::sync::Lazy;
 
@@ -71,6 +72,8 @@ real! {
     sendto: unsafe extern "C" fn(c_int, *const c_void, size_t, c_int, *const sockaddr, socklen_t) -> ssize_t,
     recvmsg: unsafe extern "C" fn(c_int, *mut msghdr, c_int) -> ssize_t,
     sendmsg: unsafe extern "C" fn(c_int, *const msghdr, c_int) -> ssize_t,
+    sendmmsg: unsafe extern "C" fn(c_int, *mut mmsghdr, c_uint, c_int) -> c_int,
+    recvmmsg: unsafe extern "C" fn(c_int, *mut mmsghdr, c_uint, c_int, *mut timespec) -> c_int,
     getaddrinfo: unsafe extern "C" fn(*const c_char, *const c_char, *const addrinfo, *mut *mut addrinfo) -> c_int,
     gethostbyname: unsafe extern "C" fn(*const c_char) -> *mut hostent,
 }
