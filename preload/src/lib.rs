@@ -12,15 +12,22 @@
 
 mod addr;
 mod config;
+mod connect;
 mod dgram;
+mod dgram_io;
 mod dns;
+mod fds;
 mod hooks;
 mod listener;
 mod node;
+mod options;
 mod pump;
 mod real;
 mod table;
 
-pub use dgram::*;
+pub use connect::*;
+pub use dgram_io::*;
 pub use dns::*;
+pub use fds::*;
 pub use hooks::*;
+pub use options::*;
