@@ -1,5 +1,6 @@
-//! The interposed calls. Each looks the fd up (`table.rs`); what this
-//! library does not manage goes to the C library unchanged.
+//! socket, bind, listen, accept and the name calls, and the helpers the
+//! other hooks share. Each looks the fd up (`table.rs`); what this library
+//! does not manage goes to the C library unchanged.
 
 // Each hook's safety contract is that of the C library function it stands
 // for (socket(2), bind(2), ...), which its callers already meet.

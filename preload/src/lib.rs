@@ -5,10 +5,14 @@
 //! Unix socket pair for a connection (the library's pump threads copy
 //! between its other end and zts), a Unix listening socket for a listener
 //! (zts's accepted connections are connected to it, their addresses in
-//! front). So the kernel does read, write, poll, select, epoll, sendfile,
-//! dup, fork and close, and only the calls that name addresses or options
-//! are interposed here (`hooks.rs`). Sockets not on a zts network, and
-//! every other kind of fd, go to the C library untouched.
+//! front), one end of a Unix SOCK_SEQPACKET pair for a datagram socket
+//! (each datagram led by its address). So the kernel does read, write,
+//! poll, select, epoll, sendfile, dup, fork and close, and only the calls
+//! that name addresses or options are interposed: `hooks.rs` (socket,
+//! bind, listen, accept, names), `connect.rs`, `options.rs`, `fds.rs`
+//! (close and dups), `dns.rs`, and for datagram sockets their data calls
+//! (`dgram_io.rs`). Sockets not on a zts network, and every other kind of
+//! fd, go to the C library untouched.
 
 mod addr;
 mod config;
