@@ -13,7 +13,6 @@ use crate::pump;
 use crate::real::REAL;
 use crate::table::{self, Candidate, Conn, ConnectState, Dgram, Entry};
 use libc::{c_int, sockaddr, socklen_t};
-use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 use zts::ffi::errno::zts_errno;
 use zts::ffi::socket::*;
@@ -29,10 +28,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
             return match *c.state.lock() {
                 ConnectState::Connecting => fail(libc::EALREADY),
                 ConnectState::Connected => fail(libc::EISCONN),
-                ConnectState::Failed(e) => {
-                    *c.reported.lock() = true;
-                    fail(e)
-                }
+                ConnectState::Failed(e) => fail(c.report(e)),
             };
         }
         Some(Entry::Dgram(d)) => return connect_dgram(&d, addr, len),
@@ -81,10 +77,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         Ok(_) if nonblock => fail(libc::EINPROGRESS),
         Ok(conn) => match conn.outcome() {
             0 => 0,
-            e => {
-                *conn.reported.lock() = true;
-                fail(e)
-            }
+            e => fail(conn.report(e)),
         },
         Err(e) => fail(e),
     }
@@ -172,15 +165,13 @@ fn connect_zts(fd: c_int, c: &Candidate, a: Addr, nonblock: bool) -> Result<Arc<
         return Err(e);
     }
     replay_socket_options(fd, &c.options);
-    let conn = Arc::new(Conn {
-        domain: c.domain,
-        zts: Some(z.clone()),
-        local: Mutex::new(Addr::empty()),
-        peer: a,
-        state: Mutex::new(ConnectState::Connecting),
-        changed: Condvar::new(),
-        reported: Mutex::new(false),
-    });
+    let conn = Conn::new(
+        c.domain,
+        Some(z.clone()),
+        Addr::empty(),
+        a,
+        ConnectState::Connecting,
+    );
     table::set(fd, Entry::Conn(conn.clone()));
     log(format_args!("fd {fd}: connect {:?} on zts", a.ip()));
     let held = if nonblock { hold_unwritable(fd) } else { 0 };

@@ -171,19 +171,31 @@ fn to_zts(z: &ZtsFd, end: c_int, done: &AtomicBool) {
 /// Each of `iov` points to as many readable bytes as its length says.
 pub(crate) unsafe fn send_led(fd: c_int, to: Option<Addr>, iov: &[iovec], flags: c_int) -> ssize_t {
     let mut head = to.map_or([0u8; HEADER_ADDR], Addr::to_bytes);
+    let mut v = led(&mut head, iov);
+    let m = message(&mut v);
+    // SAFETY: the buffers are the program's and ours, valid for the call.
+    let n = unsafe { (REAL.sendmsg)(fd, &m, flags | libc::MSG_NOSIGNAL) };
+    if n < 0 { n } else { n - HEADER_ADDR as ssize_t }
+}
+
+/// The address's room, then the program's buffers.
+fn led(head: &mut [u8; HEADER_ADDR], iov: &[iovec]) -> Vec<iovec> {
     let mut v = Vec::with_capacity(iov.len() + 1);
     v.push(iovec {
         iov_base: head.as_mut_ptr().cast(),
         iov_len: HEADER_ADDR,
     });
     v.extend_from_slice(iov);
+    v
+}
+
+/// A msghdr over `v`, with no name and no control data.
+fn message(v: &mut [iovec]) -> msghdr {
     // SAFETY: msghdr is plain data; all-zero is empty.
     let mut m: msghdr = unsafe { std::mem::zeroed() };
     m.msg_iov = v.as_mut_ptr();
     m.msg_iovlen = v.len();
-    // SAFETY: the buffers are the program's and ours, valid for the call.
-    let n = unsafe { (REAL.sendmsg)(fd, &m, flags | libc::MSG_NOSIGNAL) };
-    if n < 0 { n } else { n - HEADER_ADDR as ssize_t }
+    m
 }
 
 /// recvmsg(2) into the program's buffers, the leading address taken off;
@@ -197,16 +209,8 @@ pub(crate) unsafe fn recv_led(
     flags: c_int,
 ) -> Result<(ssize_t, Addr, bool), ssize_t> {
     let mut head = [0u8; HEADER_ADDR];
-    let mut v = Vec::with_capacity(iov.len() + 1);
-    v.push(iovec {
-        iov_base: head.as_mut_ptr().cast(),
-        iov_len: HEADER_ADDR,
-    });
-    v.extend_from_slice(iov);
-    // SAFETY: msghdr is plain data; all-zero is empty.
-    let mut m: msghdr = unsafe { std::mem::zeroed() };
-    m.msg_iov = v.as_mut_ptr();
-    m.msg_iovlen = v.len();
+    let mut v = led(&mut head, iov);
+    let mut m = message(&mut v);
     // SAFETY: the buffers are the program's and ours, valid for the call.
     let n = unsafe { (REAL.recvmsg)(fd, &mut m, flags) };
     if n < 0 {

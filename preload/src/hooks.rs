@@ -14,7 +14,6 @@ use crate::node::{self, config, log};
 use crate::real::REAL;
 use crate::table::{self, Candidate, Conn, ConnectState, Dgram, Entry, ZtsFd};
 use libc::{c_int, sockaddr, socklen_t};
-use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 use zts::ffi::errno::zts_errno;
 use zts::ffi::options::*;
@@ -244,16 +243,8 @@ pub unsafe extern "C" fn accept4(
     };
     // SAFETY: the program vouches for `addr` and `len`.
     unsafe { peer.write(addr, len) };
-    let conn = Conn {
-        domain: l.domain,
-        zts,
-        local: Mutex::new(local),
-        peer,
-        state: Mutex::new(ConnectState::Connected),
-        changed: Condvar::new(),
-        reported: Mutex::new(false),
-    };
-    table::set(c, Entry::Conn(Arc::new(conn)));
+    let conn = Conn::new(l.domain, zts, local, peer, ConnectState::Connected);
+    table::set(c, Entry::Conn(conn));
     log(format_args!("fd {c}: accepted {:?} on zts", peer.ip()));
     c
 }

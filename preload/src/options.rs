@@ -6,7 +6,7 @@
 use crate::hooks::fail;
 use crate::node::log;
 use crate::real::REAL;
-use crate::table::{self, Candidate, ConnectState, Entry};
+use crate::table::{self, Candidate, Entry};
 use libc::{c_int, c_void, socklen_t};
 use zts::ffi::errno::zts_errno;
 use zts::ffi::options::*;
@@ -55,13 +55,7 @@ pub unsafe extern "C" fn getsockopt(
         match name {
             // 0 while the connect is in progress, as on Linux; a failure
             // once.
-            libc::SO_ERROR => conn.map_or(0, |c| match *c.state.lock() {
-                ConnectState::Failed(e) if !*c.reported.lock() => {
-                    *c.reported.lock() = true;
-                    e
-                }
-                _ => 0,
-            }),
+            libc::SO_ERROR => conn.map_or(0, |c| c.error_once()),
             libc::SO_TYPE => kind,
             libc::SO_DOMAIN => domain,
             libc::SO_PROTOCOL if kind == stream => libc::IPPROTO_TCP,

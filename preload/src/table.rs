@@ -74,6 +74,24 @@ pub struct Conn {
 }
 
 impl Conn {
+    pub fn new(
+        domain: c_int,
+        zts: Option<Arc<ZtsFd>>,
+        local: Addr,
+        peer: Addr,
+        state: ConnectState,
+    ) -> Arc<Conn> {
+        Arc::new(Conn {
+            domain,
+            zts,
+            local: Mutex::new(local),
+            peer,
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+            reported: Mutex::new(false),
+        })
+    }
+
     /// Waits until the connect is decided; 0 or its errno.
     pub fn outcome(&self) -> c_int {
         let mut s = self.state.lock();
@@ -89,6 +107,21 @@ impl Conn {
     pub fn decide(&self, outcome: ConnectState) {
         *self.state.lock() = outcome;
         self.changed.notify_all();
+    }
+
+    /// The connect's error for SO_ERROR: once, then 0 (0 while it is in
+    /// progress or when it succeeded).
+    pub fn error_once(&self) -> c_int {
+        match *self.state.lock() {
+            ConnectState::Failed(e) if !std::mem::replace(&mut *self.reported.lock(), true) => e,
+            _ => 0,
+        }
+    }
+
+    /// `e`, the connect's error, now told to the program.
+    pub fn report(&self, e: c_int) -> c_int {
+        *self.reported.lock() = true;
+        e
     }
 }
 
