@@ -92,11 +92,27 @@ impl Contig {
 
 /// A buffer (re)assembler.
 ///
-/// Currently, up to a hardcoded limit of 4 or 32 holes can be tracked in the buffer.
-#[derive(Debug, PartialEq, Eq, Clone)]
+/// Up to `ASSEMBLER_MAX_SEGMENT_COUNT` holes can be tracked in the buffer.
+/// zts: with `alloc`, the contigs live on the heap and grow (from none) as
+/// holes appear, so the limit can be large without every socket paying
+/// for it: 256 contigs inline are 4 KiB per socket.
+#[derive(Debug, Clone)]
 pub struct Assembler {
+    #[cfg(feature = "alloc")]
+    contigs: alloc::vec::Vec<Contig>,
+    #[cfg(not(feature = "alloc"))]
     contigs: [Contig; ASSEMBLER_MAX_SEGMENT_COUNT],
 }
+
+// zts: equal when they hold the same ranges, however many contigs each
+// has room for.
+impl PartialEq for Assembler {
+    fn eq(&self, other: &Assembler) -> bool {
+        self.used() == other.used()
+    }
+}
+
+impl Eq for Assembler {}
 
 impl fmt::Display for Assembler {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -133,18 +149,50 @@ impl defmt::Format for Assembler {
 impl Assembler {
     /// Create a new buffer assembler.
     pub const fn new() -> Assembler {
-        const EMPTY: Contig = Contig::empty();
-        Assembler {
-            contigs: [EMPTY; ASSEMBLER_MAX_SEGMENT_COUNT],
-        }
+        #[cfg(feature = "alloc")]
+        let contigs = alloc::vec::Vec::new();
+        #[cfg(not(feature = "alloc"))]
+        let contigs = {
+            const EMPTY: Contig = Contig::empty();
+            [EMPTY; ASSEMBLER_MAX_SEGMENT_COUNT]
+        };
+        Assembler { contigs }
     }
 
     pub fn clear(&mut self) {
         self.contigs.fill(Contig::empty());
     }
 
+    /// The contigs in use: they come first.
+    fn used(&self) -> &[Contig] {
+        let n = self.contigs.iter().take_while(|c| c.has_data()).count();
+        &self.contigs[..n]
+    }
+
+    /// zts: room for more contigs, if the limit allows: true if it grew.
+    #[cfg(feature = "alloc")]
+    fn grow(&mut self) -> bool {
+        let len = self.contigs.len();
+        let new_len = (len * 2).clamp(4, ASSEMBLER_MAX_SEGMENT_COUNT.max(1));
+        if new_len <= len {
+            return false;
+        }
+        self.contigs.resize(new_len, Contig::empty());
+        true
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn grow(&mut self) -> bool {
+        false
+    }
+
+    /// No room for another contig, even after growing.
+    fn full(&mut self) -> bool {
+        (self.contigs.is_empty() || self.back().has_data()) && !self.grow()
+    }
+
     fn front(&self) -> Contig {
-        self.contigs[0]
+        self.contigs.first().copied().unwrap_or(Contig::empty())
     }
 
     /// Return length of the front contiguous range without removing it from the assembler
@@ -154,7 +202,7 @@ impl Assembler {
     }
 
     fn back(&self) -> Contig {
-        self.contigs[self.contigs.len() - 1]
+        self.contigs.last().copied().unwrap_or(Contig::empty())
     }
 
     /// Return whether the assembler contains no data.
@@ -174,12 +222,13 @@ impl Assembler {
         }
 
         // Removing the last one.
-        self.contigs[self.contigs.len() - 1] = Contig::empty();
+        let last = self.contigs.len() - 1;
+        self.contigs[last] = Contig::empty();
     }
 
     /// Add a contig at the given index, and return a pointer to it.
     fn add_contig_at(&mut self, at: usize) -> Result<&mut Contig, TooManyHolesError> {
-        if self.back().has_data() {
+        if self.full() {
             return Err(TooManyHolesError);
         }
 
@@ -202,7 +251,7 @@ impl Assembler {
 
         // Find index of the contig containing the start of the range.
         loop {
-            if i == self.contigs.len() {
+            if i == self.contigs.len() && !self.grow() {
                 // The new range is after all the previous ranges, but there/s no space to add it.
                 return Err(TooManyHolesError);
             }
@@ -304,7 +353,7 @@ impl Assembler {
         // This is the only case where a segment at offset=0 would cause the
         // total amount of contigs to rise (and therefore can potentially cause
         // a TooManyHolesError). Handle it in a way that is guaranteed to succeed.
-        if offset == 0 && size < self.contigs[0].hole_size {
+        if offset == 0 && size < self.front().hole_size {
             self.contigs[0].hole_size -= size;
             return Ok(size);
         }
@@ -324,7 +373,8 @@ impl Assembler {
     /// Would return the ranges: ``(0, 100), (300, 400)``
     pub fn iter_data(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         let mut offset = 0;
-        self.contigs.iter().filter_map(move |contig| {
+        // zts: the used contigs only.
+        self.used().iter().filter_map(move |contig| {
             offset += contig.hole_size;
             let left = offset;
             offset += contig.data_size;
@@ -354,6 +404,8 @@ mod test {
                     data_size,
                 };
             }
+            #[cfg(feature = "alloc")]
+            let contigs = contigs.to_vec();
             Assembler { contigs }
         }
     }
