@@ -40,6 +40,11 @@ impl Scoreboard {
         self.sacked = 0;
     }
 
+    /// No room for another block: the next may make it forget one.
+    pub fn is_full(&self) -> bool {
+        self.len == MAX_BLOCKS
+    }
+
     /// Bytes the receiver holds above SND.UNA.
     pub fn sacked_bytes(&self) -> usize {
         self.sacked
