@@ -11,6 +11,14 @@
 //! - the send buffer, as `tcp_sndbuf_expand` does: when a write finds it
 //!   full, to twice what the app queues in an RTT at its current rate.
 //!
+//! Holes make both need more than the rate and the handshake's RTT say:
+//! data behind a hole waits in the window until the hole fills, an RTT or
+//! more later on a reordering path. So the receive buffer also doubles
+//! when out-of-order data reaches past three quarters of it, and the send
+//! buffer grows to what the peer's window and the congestion window both
+//! allow when a write finds it full. A clean link never has out-of-order
+//! data, so neither rule touches it.
+//!
 //! The RTT is the handshake's (SYN-ACK to ACK on the passive side, SYN to
 //! SYN-ACK on the active one), to the microsecond. Linux's measure without
 //! timestamps, the time one window's worth of data takes to arrive,
@@ -109,10 +117,19 @@ impl Tune {
     pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize) -> bool {
         self.copied += n as u64;
         self.resident += n as u64;
-        let Some(rtt) = self.rtt else { return false };
-        if s.recv_capacity() >= self.rx_max || n == 0 {
+        let cap = s.recv_capacity();
+        if cap >= self.rx_max || n == 0 {
             return false;
         }
+        // Out-of-order data reaching near the window's end: the holes,
+        // not the path, hold the sender back (reordering, or loss on a
+        // fast path). The handshake's RTT does not show the time holes
+        // take to fill, so the buffer doubles.
+        let reach = s.recv_out_of_order_reach();
+        if reach > 0 && s.recv_queue() + reach > cap / 4 * 3 {
+            return grow(s, Side::Rx, 2 * cap, self.rx_max);
+        }
+        let Some(rtt) = self.rtt else { return false };
         let received = self.copied + s.recv_queue() as u64;
         match self.arrivals.per_rtt(received, rtt, Instant::now()) {
             // Twice what arrives in an RTT: while the window limits the
@@ -129,6 +146,14 @@ impl Tune {
     pub fn before_write(&mut self, s: &mut tcp::Socket<'static>, want: usize) {
         let cap = s.send_capacity();
         if cap >= self.tx_max || cap - s.send_queue() >= want {
+            return;
+        }
+        // The peer's window and the congestion window both allow more in
+        // flight than this buffer holds (as when holes wait to be filled
+        // on a reordering path): the buffer would be the limit.
+        let allowed = s.send_window().min(s.congestion_window());
+        if allowed > cap {
+            grow(s, Side::Tx, allowed, self.tx_max);
             return;
         }
         // The rate is taken between writes that found the buffer full,
