@@ -48,20 +48,23 @@ const PROBE_MARGIN: Duration = Duration::from_millis(2);
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct SendLog {
     /// Entry i covers [seq[i], seq[i + 1]), or up to SND.NXT for the last;
-    /// its bytes went between first[i] and last[i].
+    /// its bytes went between first[i] and last[i], microseconds after
+    /// `base` (32 bits each keep a socket as small as it was before).
     seq: [TcpSeqNumber; LOG_ENTRIES],
-    first: [Instant; LOG_ENTRIES],
-    last: [Instant; LOG_ENTRIES],
+    first: [u32; LOG_ENTRIES],
+    last: [u32; LOG_ENTRIES],
     len: usize,
+    base: Instant,
 }
 
 impl Default for SendLog {
     fn default() -> Self {
         SendLog {
             seq: [TcpSeqNumber(0); LOG_ENTRIES],
-            first: [Instant::ZERO; LOG_ENTRIES],
-            last: [Instant::ZERO; LOG_ENTRIES],
+            first: [0; LOG_ENTRIES],
+            last: [0; LOG_ENTRIES],
             len: 0,
+            base: Instant::ZERO,
         }
     }
 }
@@ -73,7 +76,8 @@ impl SendLog {
 
     /// New data from `seq` went at `now`.
     pub fn sent(&mut self, seq: TcpSeqNumber, now: Instant) {
-        if self.len > 0 && self.first[self.len - 1] == now {
+        let at = self.offset(now);
+        if self.len > 0 && self.first[self.len - 1] == at {
             return;
         }
         if self.len == LOG_ENTRIES {
@@ -87,9 +91,37 @@ impl SendLog {
             self.len = LOG_ENTRIES / 2;
         }
         self.seq[self.len] = seq;
-        self.first[self.len] = now;
-        self.last[self.len] = now;
+        self.first[self.len] = at;
+        self.last[self.len] = at;
         self.len += 1;
+    }
+
+    /// `now` as an offset from `base`, which moves on when the log is
+    /// empty or the offset would not fit (after 71 minutes: the oldest
+    /// entries then read as sent at the new base).
+    fn offset(&mut self, now: Instant) -> u32 {
+        if self.len == 0 || now < self.base {
+            self.base = now;
+            self.len = 0;
+        }
+        let micros = (now - self.base).total_micros();
+        if let Ok(at) = u32::try_from(micros) {
+            return at;
+        }
+        let shift = micros - u64::from(u32::MAX / 2);
+        self.base += Duration::from_micros(shift);
+        let shift = u32::try_from(shift).unwrap_or(u32::MAX);
+        for t in self.first[..self.len]
+            .iter_mut()
+            .chain(self.last[..self.len].iter_mut())
+        {
+            *t = t.saturating_sub(shift);
+        }
+        u32::MAX / 2
+    }
+
+    fn at(&self, offset: u32) -> Instant {
+        self.base + Duration::from_micros(u64::from(offset))
     }
 
     /// Forgets entries wholly below `una`.
@@ -109,12 +141,12 @@ impl SendLog {
 
     /// The earliest `seq` can have gone, if it was logged.
     fn earliest(&self, seq: TcpSeqNumber) -> Option<Instant> {
-        self.entry(seq).map(|i| self.first[i])
+        self.entry(seq).map(|i| self.at(self.first[i]))
     }
 
     /// Where the bytes that surely went no later than `deadline` end.
     fn sent_by(&self, deadline: Instant, nxt: TcpSeqNumber) -> Option<TcpSeqNumber> {
-        match (0..self.len).find(|&i| self.last[i] > deadline) {
+        match (0..self.len).find(|&i| self.at(self.last[i]) > deadline) {
             Some(0) => None,
             Some(i) => Some(self.seq[i]),
             None if self.len > 0 => Some(nxt),
@@ -125,7 +157,7 @@ impl SendLog {
     /// The latest a byte at `seq` (or the first logged above it) went.
     fn latest_from(&self, seq: TcpSeqNumber) -> Option<Instant> {
         let i = self.entry(seq).or((self.len > 0).then_some(0))?;
-        Some(self.last[i])
+        Some(self.at(self.last[i]))
     }
 }
 
@@ -308,6 +340,17 @@ mod test {
         assert_eq!(log.sent_by(us(10), seq(4000)), Some(seq(200)));
         log.advance(seq(250));
         assert_eq!(log.earliest(seq(250)), Some(us(20)));
+    }
+
+    #[test]
+    fn times_past_32_bits_of_microseconds_move_the_base() {
+        let mut log = SendLog::default();
+        log.sent(seq(0), us(1_000));
+        let later = 1_000 + i64::from(u32::MAX) + 5;
+        log.sent(seq(100), us(later));
+        assert_eq!(log.earliest(seq(100)), Some(us(later)));
+        // The first entry now reads as sent at the new base, no later.
+        assert!(log.earliest(seq(0)).unwrap() <= us(later));
     }
 
     #[test]
