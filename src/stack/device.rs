@@ -200,13 +200,13 @@ impl Out {
             self.own.push(frame);
             return;
         };
-        if frame.len() < 14 || frame[..6] == self.mac {
-            self.own.push(frame);
+        if link.pcap.is_some() || !tap.intact() {
+            // Shown as it is, or verified: the MTU's frames, with checksums.
+            gso::segment(&frame, mss, true, &mut |f| self.send(f));
             return;
         }
-        if link.pcap.is_some() || !tap.intact() {
-            // Shown as it is: the MTU's frames, with checksums.
-            gso::segment(&frame, mss, true, &mut |f| self.send(f));
+        if frame.len() < 14 || frame[..6] == self.mac {
+            self.own.push(frame);
             return;
         }
         link.sent(&frame);

@@ -3477,11 +3477,12 @@ impl<'a> Socket<'a> {
         }
 
         // zts: a segment without data carries the SACK blocks while holes
-        // wait (RFC 2018: every ACK then should), as the deferred ACK must.
-        // A data segment has no room for them.
+        // wait (RFC 2018: every ACK then should), as the deferred ACK must;
+        // a FIN without data too (in FIN-WAIT-1 every segment is one). A
+        // data segment has no room for them.
         if self.remote_has_sack
             && repr.payload.is_empty()
-            && repr.control == TcpControl::None
+            && matches!(repr.control, TcpControl::None | TcpControl::Fin)
             && (self.sack_owed || !self.assembler.is_empty())
             && let Some(ack) = repr.ack_number
         {
@@ -3489,8 +3490,6 @@ impl<'a> Socket<'a> {
             let blocks = Self::lead_with_dsack(self.sack_blocks(ack), self.dsack.take());
             repr.sack_ranges = blocks;
             self.sack_sent = blocks;
-            self.sack_owed = false;
-            self.sack_deferred = 0;
         }
 
         if repr.control == TcpControl::Syn {
@@ -3508,6 +3507,13 @@ impl<'a> Socket<'a> {
         // for sure will not be successfully transmitted.
         ip_repr.set_payload_len(repr.buffer_len());
         emit(cx, packet_meta, (ip_repr, repr))?;
+
+        // zts: whatever went carries the latest acknowledgment, so no ACK
+        // is owed any more (SACK compression). Left owed, a segment that
+        // could not carry the blocks had dispatch send one after another
+        // for ever (a FIN in FIN-WAIT-1, sent with every segment there).
+        self.sack_owed = false;
+        self.sack_deferred = 0;
 
         // We've sent something, whether useful data or a keep-alive packet, so rewind
         // the keep-alive timer.

@@ -136,3 +136,21 @@ fn out_of_order_acks_after_the_third_go_with_the_next_dispatch() {
     let reply = byte_at(&mut s, 0).expect("an immediate ACK");
     assert_eq!(reply.ack_number, Some(REMOTE_SEQ + 1 + 8));
 }
+
+#[test]
+fn a_deferred_ack_goes_once_after_close() {
+    let mut s = socket();
+    s.close();
+    assert!(dispatched(&mut s).is_some_and(|r| r.control == TcpControl::Fin));
+    assert_eq!(s.state, State::FinWait1);
+    // Byte 0 is missing; the fourth out-of-order byte's ACK is deferred.
+    for offset in 1..5 {
+        byte_at(&mut s, offset);
+    }
+    assert!(s.sack_owed);
+    // One segment settles it, with the blocks, and then nothing more.
+    let settled = dispatched(&mut s).expect("the deferred ACK");
+    assert!(settled.sack_ranges[0].is_some());
+    assert!(!s.sack_owed);
+    assert_eq!(dispatched(&mut s), None);
+}
