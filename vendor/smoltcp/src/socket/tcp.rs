@@ -3478,8 +3478,7 @@ impl<'a> Socket<'a> {
 
         // zts: a segment without data carries the SACK blocks while holes
         // wait (RFC 2018: every ACK then should), as the deferred ACK must;
-        // a FIN without data too (in FIN-WAIT-1 every segment is one). A
-        // data segment has no room for them.
+        // a FIN without data too. A data segment has no room for them.
         if self.remote_has_sack
             && repr.payload.is_empty()
             && matches!(repr.control, TcpControl::None | TcpControl::Fin)
@@ -3509,9 +3508,8 @@ impl<'a> Socket<'a> {
         emit(cx, packet_meta, (ip_repr, repr))?;
 
         // zts: whatever went carries the latest acknowledgment, so no ACK
-        // is owed any more (SACK compression). Left owed, a segment that
-        // could not carry the blocks had dispatch send one after another
-        // for ever (a FIN in FIN-WAIT-1, sent with every segment there).
+        // is owed any more (SACK compression). Left owed after a data
+        // segment, it cost one more ACK than needed.
         self.sack_owed = false;
         self.sack_deferred = 0;
 
