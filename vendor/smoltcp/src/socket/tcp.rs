@@ -1817,11 +1817,17 @@ impl<'a> Socket<'a> {
     }
 
     /// zts: the reordering window now (RFC 8985 section 6.2, step 4).
-    fn reordering_window(&self, mss: usize) -> Duration {
+    /// `hole_lost`: RFC 6675's IsLost holds above SND.UNA.
+    fn reordering_window(&self, hole_lost: bool) -> Duration {
+        self.rack
+            .reordering_window(self.recovery.in_recovery() || hole_lost)
+    }
+
+    /// zts: where RFC 6675's IsLost says the lost bytes end, if above
+    /// SND.UNA.
+    fn is_lost_below(&self, mss: usize) -> Option<TcpSeqNumber> {
         let una = self.local_seq_no;
-        let fast_path =
-            self.recovery.in_recovery() || self.scoreboard.lost_below(mss).is_some_and(|b| b > una);
-        self.rack.reordering_window(fast_path)
+        self.scoreboard.lost_below(mss).filter(|&b| b > una)
     }
 
     /// zts: sets RACK's timer (RFC 8985 section 6.3) for when the first
@@ -1841,7 +1847,8 @@ impl<'a> Socket<'a> {
         if from >= self.remote_last_seq {
             return;
         }
-        let window = self.reordering_window(self.send_mss(cx));
+        let hole_lost = self.is_lost_below(self.send_mss(cx)).is_some();
+        let window = self.reordering_window(hole_lost);
         self.rack_at = self
             .rack
             .next_loss_at(&self.send_log, from, window)
@@ -1882,8 +1889,8 @@ impl<'a> Socket<'a> {
         // and has had an RTT and the reordering window to arrive. Once the
         // connection has seen reordering this is the only rule, as in
         // Linux: three segments SACKed above a hole say nothing then.
-        let is_lost = self.scoreboard.lost_below(mss).filter(|&b| b > una);
-        let window = self.reordering_window(mss);
+        let is_lost = self.is_lost_below(mss);
+        let window = self.reordering_window(is_lost.is_some());
         let mut lost = if self.remote_has_sack {
             self.rack
                 .lost_below(&self.send_log, cx.now(), window, nxt)
