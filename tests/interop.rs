@@ -443,6 +443,12 @@ fn tshark_reads_the_capture_of_a_tcp_exchange() {
     write_all(c, b"hello pcap");
     let mut buf = [0u8; 16];
     assert_eq!(read(srv, &mut buf), 10);
+    // Enough for segments of 64 KiB, which a captured wire shows cut into
+    // the MTU's frames.
+    let bulk: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+    write_all(c, &bulk);
+    ok(zts_shutdown(c, libc::SHUT_WR));
+    assert_eq!(read_to_end(srv), bulk);
     for fd in [c, srv, l] {
         ok(zts_close(fd));
     }
@@ -472,6 +478,8 @@ fn tshark_reads_the_capture_of_a_tcp_exchange() {
             "tcp.checksum.status",
             "-e",
             "ip.checksum.status",
+            "-e",
+            "frame.len",
         ]),
         WAIT,
     );
@@ -493,7 +501,10 @@ fn tshark_reads_the_capture_of_a_tcp_exchange() {
             (Some(&"1"), Some(&"1")),
             "a TCP or IP checksum is not good: {text}"
         );
+        let len: usize = r.get(5).and_then(|l| l.parse().ok()).unwrap_or(0);
+        assert!(len > 0 && len <= 1514, "a frame of {len} bytes on MTU 1500");
     }
+    assert!(rows.len() > 180, "256 KiB in {} frames", rows.len());
     let hello: String = b"hello pcap".iter().map(|b| format!("{b:02x}")).collect();
     assert!(
         rows.iter()

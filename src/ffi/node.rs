@@ -19,6 +19,9 @@ pub extern "C" fn zts_node_new() -> c_int {
 ///   of this process that joined it. Impairment of what this node sends:
 ///   `loss=P`, `dup=P`, `reorder=P`, `corrupt=P` (probabilities 0..1),
 ///   `delay_ms=N`, `jitter_ms=N`, `seed=N` (the same seed, the same run).
+///   A TCP segment of up to 64 KiB crosses the switch as one frame, as on
+///   the kernel's loopback and veth (cut to the MTU's frames where they are
+///   impaired or shown); `gso=off` sends only frames of the MTU's size.
 /// - `vxlan://BIND_IP:PORT?vni=N&peer=IP:PORT[&peer=...][&learn=1]`:
 ///   Ethernet in UDP with the RFC 7348 header, interoperable with Linux
 ///   `vxlan` devices. The socket is bound at the join (port 0 picks one;

@@ -9,15 +9,17 @@
 //! as it is by the kernel's loopback).
 
 use crate::tap::fifo::FrameFifo;
+use crate::tap::gso;
 use crate::tap::link::Link;
 use crate::tap::{MacAddr, Tap, is_group};
-use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpEndpoint,
     IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
 };
 use std::collections::VecDeque;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 /// A connection request, as far as the listener defence needs it.
@@ -169,13 +171,17 @@ struct Out {
 }
 
 impl Out {
-    fn send(&self, frame: Vec<u8>) {
+    fn send(&self, mut frame: Vec<u8>) {
         let Some((tap, link)) = &self.tap else {
             self.own.push(frame);
             return;
         };
         if frame.len() < 14 {
             return;
+        }
+        if tap.offloads() && !tap.intact() {
+            // The stack leaves TCP checksums to a device that segments.
+            gso::fill_tcp_checksum(&mut frame);
         }
         if frame[..6] == self.mac {
             self.own.push(frame);
@@ -186,6 +192,25 @@ impl Out {
             link.sent(&frame);
             tap.send(frame);
         }
+    }
+
+    /// A TCP segment larger than the MTU, whose pieces carry `mss` bytes.
+    fn send_large(&self, frame: Vec<u8>, mss: usize) {
+        let Some((tap, link)) = &self.tap else {
+            self.own.push(frame);
+            return;
+        };
+        if link.pcap.is_some() || !tap.intact() {
+            // Shown as it is, or verified: the MTU's frames, with checksums.
+            gso::segment(&frame, mss, true, &mut |f| self.send(f));
+            return;
+        }
+        if frame.len() < 14 || frame[..6] == self.mac {
+            self.own.push(frame);
+            return;
+        }
+        link.sent(&frame);
+        tap.send_large(frame, mss);
     }
 }
 
@@ -281,11 +306,11 @@ impl phy::Device for NetDevice {
             self.rx.drain_into(&mut self.pending);
         }
         let frame = self.pending.pop_front()?;
-        Some((RxToken(frame), TxToken(&self.out)))
+        Some((RxToken(frame), TxToken::new(&self.out)))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken(&self.out))
+        Some(TxToken::new(&self.out))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -293,6 +318,15 @@ impl phy::Device for NetDevice {
         if self.out.tap.is_some() {
             caps.medium = Medium::Ethernet;
             caps.max_transmission_unit = self.mtu + 14;
+            // TCP segments of up to 64 KiB (the IP length field's limit)
+            // in one frame, where the wire can take them (`gso`).
+            if self.out.tap.as_ref().is_some_and(|(t, _)| t.offloads()) {
+                // smoltcp leaves TCP checksums to a device that segments;
+                // it verifies those it receives.
+                caps.checksum.tcp = Checksum::Rx;
+                caps.segmentation.tcpv4 = NonZeroUsize::new(usize::from(u16::MAX) + 14);
+                caps.segmentation.tcpv6 = NonZeroUsize::new(usize::from(u16::MAX) + 40 + 14);
+            }
         } else {
             caps.medium = Medium::Ip;
             caps.max_transmission_unit = self.mtu;
@@ -313,13 +347,30 @@ impl phy::RxToken for RxToken {
     }
 }
 
-pub struct TxToken<'a>(&'a Out);
+pub struct TxToken<'a> {
+    out: &'a Out,
+    /// The size of the pieces, for a segment larger than the MTU.
+    mss: Option<usize>,
+}
+
+impl<'a> TxToken<'a> {
+    fn new(out: &'a Out) -> Self {
+        TxToken { out, mss: None }
+    }
+}
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = crate::tap::frames::take(len);
         let r = f(&mut frame);
-        self.0.send(frame);
+        match self.mss {
+            Some(mss) => self.out.send_large(frame, mss),
+            None => self.out.send(frame),
+        }
         r
+    }
+
+    fn set_meta(&mut self, meta: phy::PacketMeta) {
+        self.mss = meta.segmentation_offload_size.map(|n| usize::from(n.get()));
     }
 }

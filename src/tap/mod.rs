@@ -7,6 +7,7 @@
 
 pub mod fifo;
 pub mod frames;
+pub mod gso;
 mod impair;
 pub mod link;
 mod linux;
@@ -40,6 +41,20 @@ pub trait Tap: Send + Sync {
     /// Frames on this wire will be shown as they are (to a raw or ping
     /// socket, or a capture): from now on they carry real checksums.
     fn expose(&self) {}
+
+    /// Whether this wire can take TCP segments larger than its MTU, for
+    /// its receivers to take whole or have cut (`gso`): fixed for the
+    /// wire's life, since the node's stack is told once.
+    fn offloads(&self) -> bool {
+        false
+    }
+
+    /// Puts a TCP segment larger than the MTU on the wire, with the size
+    /// its pieces must have where it is cut. Only on a wire that
+    /// `offloads`.
+    fn send_large(&self, frame: Vec<u8>, mss: usize) {
+        gso::segment(&frame, mss, true, &mut |f| self.send(f));
+    }
 }
 
 /// What a network holds from the moment it is joined until it is

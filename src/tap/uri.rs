@@ -39,6 +39,9 @@ pub struct Impairment {
     pub delay_ms: u64,
     pub jitter_ms: u64,
     pub seed: u64,
+    /// `gso=off`: the node sends frames of the MTU's size only, never a
+    /// TCP segment of up to 64 KiB for its peer to take whole (`gso`).
+    pub mtu_frames: bool,
 }
 
 impl Impairment {
@@ -136,6 +139,13 @@ impl TapUri {
                 ("delay_ms", Backend::Mem(_)) => imp.delay_ms = number(value)?,
                 ("jitter_ms", Backend::Mem(_)) => imp.jitter_ms = number(value)?,
                 ("seed", Backend::Mem(_)) => imp.seed = number(value)?,
+                ("gso", Backend::Mem(_)) => {
+                    imp.mtu_frames = match value {
+                        "on" => false,
+                        "off" => true,
+                        _ => return Err(Errno::EINVAL),
+                    }
+                }
                 ("vni", Backend::Vxlan { vni, .. }) => {
                     *vni = number(value)?;
                     if *vni >= 1 << 24 {
@@ -188,6 +198,10 @@ mod tests {
         assert!(u.impair.any() && u.impair.delays());
         assert_eq!(TapUri::parse("mem:lab").unwrap().mtu, DEFAULT_MTU);
         assert!(!TapUri::parse("mem:lab").unwrap().impair.any());
+        assert!(!TapUri::parse("mem:lab").unwrap().impair.mtu_frames);
+        let off = TapUri::parse("mem:lab?gso=off").unwrap().impair;
+        assert!(off.mtu_frames && !off.any());
+        assert!(!TapUri::parse("mem:lab?gso=on").unwrap().impair.mtu_frames);
     }
 
     #[test]
@@ -230,6 +244,8 @@ mod tests {
             "mem:x?bogus=1",
             "mem:x?mtu",
             "mem:x?loss=1.5",
+            "mem:x?gso=no",
+            "tap:x?gso=off",
             "mem:x?vni=3",
             "tap:",
             "tap:abcdefghijklmnop",

@@ -8461,6 +8461,9 @@ mod test {
             ..socket_listen()
         };
         s.tx_buffer = SocketBuffer::new(vec![0; 2 * MAX_SEGMENTABLE_SIZE]);
+        // zts: segmentation, not the congestion window (CUBIC's first one
+        // is ten segments, vendor/README.md), is what this case is about.
+        s.set_congestion_control(CongestionControl::None);
 
         send!(
             s,

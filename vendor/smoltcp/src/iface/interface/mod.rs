@@ -1412,10 +1412,19 @@ impl InterfaceInner {
             #[cfg(feature = "proto-ipv6")]
             IpRepr::Ipv6(_) => {
                 // Check if we need to fragment it.
-                if total_ip_len > self.caps.ip_mtu() {
+                #[allow(unused_mut)]
+                let mut too_long = total_ip_len > self.caps.ip_mtu();
+                // zts: not when the device segments it (segmentation
+                // offload), as for IPv4.
+                #[cfg(feature = "segmentation-offload")]
+                {
+                    too_long = too_long && meta.segmentation_offload_size.is_none();
+                }
+                if too_long {
                     net_debug!("IPv6 fragmentation support is unimplemented. Dropping.");
                     Ok(())
                 } else {
+                    tx_token.set_meta(meta);
                     tx_token.consume(total_len, |mut tx_buffer| {
                         #[cfg(feature = "medium-ethernet")]
                         if matches!(self.caps.medium, Medium::Ethernet) {

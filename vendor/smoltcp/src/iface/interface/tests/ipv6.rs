@@ -1866,3 +1866,58 @@ fn test_solicited_node_multicast_autojoin(#[case] medium: Medium) {
     assert!(!iface.has_multicast_group(addr1.solicited_node()));
     assert!(!iface.has_multicast_group(addr2.solicited_node()));
 }
+
+/// zts: an IPv6 TCP segment longer than the MTU, which the device is asked
+/// to segment, goes to the device with the segment size rather than being
+/// dropped as too long.
+#[test]
+#[cfg(all(
+    feature = "segmentation-offload",
+    feature = "socket-tcp",
+    feature = "medium-ip"
+))]
+fn a_segment_the_device_cuts_is_sent_not_dropped() {
+    use crate::tests::segmentation_offload::setup_segmenting;
+    use core::num::NonZeroU16;
+
+    let (mut iface, _sockets, mut device) = setup_segmenting(Medium::Ip);
+    let mss = 1000u16;
+    let payload = vec![7u8; 3 * usize::from(mss)];
+    let tcp = TcpRepr {
+        src_port: 80,
+        dst_port: 49500,
+        control: TcpControl::Psh,
+        seq_number: TcpSeqNumber(1),
+        ack_number: Some(TcpSeqNumber(1)),
+        window_len: 1024,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &payload,
+    };
+    let ip = Ipv6Repr {
+        src_addr: Ipv6Address::new(0xfdbe, 0, 0, 0, 0, 0, 0, 1),
+        dst_addr: Ipv6Address::new(0xfdbe, 0, 0, 0, 0, 0, 0, 2),
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    assert!(ip.buffer_len() + tcp.buffer_len() > iface.inner.caps.ip_mtu());
+    let mut meta = PacketMeta::default();
+    meta.segmentation_offload_size = NonZeroU16::new(mss);
+    let token = device.transmit(Instant::ZERO).unwrap();
+    assert_eq!(
+        iface.inner.dispatch_ip(
+            token,
+            meta,
+            Packet::new_ipv6(ip, IpPayload::Tcp(tcp)),
+            &mut iface.fragmenter,
+        ),
+        Ok(())
+    );
+    // It reached the device, which cut it (the testing device cuts the
+    // TCP header with the payload: four pieces); before, nothing went.
+    assert_eq!(device.testing_device.tx_queue.len(), 4);
+}
