@@ -766,6 +766,12 @@ impl<'a> Socket<'a> {
             .map_or(0, |(_, right)| right)
     }
 
+    /// zts: the bytes above SND.UNA the peer has SACKed: sent data the
+    /// send buffer keeps while holes below it wait.
+    pub fn send_sacked(&self) -> usize {
+        self.scoreboard.sacked_bytes()
+    }
+
     /// zts: the peer's receive window in bytes, as last advertised.
     pub fn send_window(&self) -> usize {
         self.remote_win_len
@@ -1758,7 +1764,7 @@ impl<'a> Socket<'a> {
     /// outside what is sent and not acknowledged are D-SACKs (RFC 2883)
     /// or stale, and are not taken.
     fn take_sack_blocks(&mut self, repr: &TcpRepr, ack: TcpSeqNumber, now: Instant) {
-        self.take_dsack(repr, ack);
+        self.take_dsack(repr, ack, now);
         for &(l, r) in repr.sack_ranges.iter().flatten() {
             let (l, r) = (TcpSeqNumber(l as i32), TcpSeqNumber(r as i32));
             if ack < l && l < r && r <= self.remote_last_seq {
@@ -1787,7 +1793,7 @@ impl<'a> Socket<'a> {
     /// second) for data the last fast recovery resent shows that resend
     /// was not needed; once all it resent is shown so, the reduction is
     /// undone and the recovery, if still on, ends (RFC 2883 section 4).
-    fn take_dsack(&mut self, repr: &TcpRepr, ack: TcpSeqNumber) {
+    fn take_dsack(&mut self, repr: &TcpRepr, ack: TcpSeqNumber, now: Instant) {
         let seq = |(l, r): (u32, u32)| (TcpSeqNumber(l as i32), TcpSeqNumber(r as i32));
         let [Some(first), second, _] = repr.sack_ranges else {
             return;
@@ -1797,23 +1803,28 @@ impl<'a> Socket<'a> {
         if l >= r || !(r <= ack || inside_second) {
             return;
         }
-        self.rack
-            .on_dsack(r, self.local_seq_no, self.remote_last_seq);
+        let edges = (self.local_seq_no, self.remote_last_seq);
+        self.rack.on_dsack((l, r), edges, now);
         let Some((undo, current)) = self.undo.dsack(l, r) else {
             return;
         };
+        self.undo_reduction(undo);
+        if current && self.recovery.phase == recovery::Phase::Fast {
+            self.recovery.end();
+            self.retransmissions.clear();
+        }
+    }
+
+    /// zts: gives back a spurious fast recovery's own cut: the window
+    /// times what it was cut by.
+    fn undo_reduction(&mut self, undo: recovery::Undo) {
         net_debug!("spurious fast recovery from {}: undone", undo.marker);
-        // Its own cut given back: the window times what it was cut by.
         let cwnd = self.congestion_controller.inner().window();
         let back = (cwnd as u128 * undo.cwnd as u128 / undo.reduced.max(1) as u128)
             .min(usize::MAX as u128) as usize;
         self.congestion_controller
             .inner_mut()
             .undo(back.max(undo.cwnd.min(cwnd)), undo.ssthresh);
-        if current && self.recovery.phase == recovery::Phase::Fast {
-            self.recovery.end();
-            self.retransmissions.clear();
-        }
     }
 
     /// zts: the reordering window now (RFC 8985 section 6.2, step 4).
@@ -1866,6 +1877,9 @@ impl<'a> Socket<'a> {
             net_debug!("loss recovery ends at {}", una);
             if self.recovery.phase == recovery::Phase::Timeout {
                 self.rtte.end_backoff();
+            } else if let Some(undo) = self.undo.ended_unresent() {
+                // zts: everything taken as lost came without a resend.
+                self.undo_reduction(undo);
             }
             self.recovery.end();
             self.retransmissions.clear();
@@ -2889,6 +2903,22 @@ impl<'a> Socket<'a> {
 
         let assembler_was_empty = self.assembler.is_empty();
 
+        // zts: a duplicate of out-of-order data already held is reported
+        // too (RFC 2883 section 4: the D-SACK block first, then the block
+        // holding it). On a path that always has a hole open, most
+        // needless resends land above one; without it the sender never
+        // learned that they were needless, nor undid the cut they cost.
+        if self.remote_has_sack
+            && payload_offset > 0
+            && self
+                .assembler
+                .iter_data()
+                .any(|(l, r)| l <= payload_offset && payload_offset + payload_len <= r)
+        {
+            let start = self.remote_seq_no + self.rx_buffer.len() + payload_offset;
+            self.dsack = Some((start, start + payload_len));
+        }
+
         // Try adding payload octets to the assembler.
         let Ok(contig_len) = self
             .assembler
@@ -3583,7 +3613,7 @@ impl<'a> Socket<'a> {
                 self.undo.resent(repr.seq_number, end);
             }
             self.rtte.on_resent(repr.seq_number, end);
-            self.rack.resent(end);
+            self.rack.resent(&self.send_log, repr.seq_number, end);
         }
         if self.recovery.phase == recovery::Phase::Fast {
             self.recovery.on_sent(repr.segment_len());

@@ -187,6 +187,18 @@ impl UndoLog {
         }
     }
 
+    /// The current episode ended with nothing resent: all it took as lost
+    /// arrived after all (as Linux's undo with no retransmission left
+    /// unaccounted for). It is returned, and forgotten.
+    pub fn ended_unresent(&mut self) -> Option<Undo> {
+        let u = self.episodes[self.newest]?;
+        if u.high != u.marker {
+            return None;
+        }
+        self.episodes[self.newest] = None;
+        Some(u)
+    }
+
     /// A D-SACK for [l, r): counts it against the newest episode that
     /// resent it; returns that episode once all it resent is shown to be
     /// duplicates (forgotten then), and whether it is the current one.

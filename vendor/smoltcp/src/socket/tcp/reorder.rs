@@ -7,7 +7,7 @@
 //! which a D-SACK shows a resend was not needed (the original came late),
 //! and starts again at one after 16 recoveries without one.
 //!
-//! Three departures from the RFC, measured on an in-process link that
+//! Four departures from the RFC, measured on an in-process link that
 //! holds 5% of frames back 1 ms (`zts-bench --rows reorder_5`):
 //! - The quarter is of the smoothed RTT, not the minimum: the clock is read
 //!   once per batch of frames, so single samples read near zero (a minimum
@@ -20,6 +20,10 @@
 //! - The multiplier doubles rather than grows by one: held 1 ms on a path
 //!   of 30-100 µs, it needs 40-130 quarters, and growing by one took most
 //!   of a 2 s run (about 280 recoveries in its first second, 20 after).
+//! - The window is at least how late the latest late segment came, past
+//!   its RTT (forgotten with the multiplier). The RTT moves between 7 and
+//!   900 µs there, so 255 quarters of it were 0.4-57 ms, and each time it
+//!   fell every held frame was taken as lost again.
 //!
 //! Send times come from `SendLog`: a few entries of (first sequence number,
 //! when it went) for first transmissions, which are sent in sequence order.
@@ -177,9 +181,17 @@ pub(super) struct Rack {
     /// SND.NXT when the multiplier last grew: once per round trip.
     mult_round: Option<TcpSeqNumber>,
     recoveries_without_dsack: u8,
+    /// How late, in microseconds past its RTT, the latest segment to come
+    /// out of order came (the most of the samples since the multiplier
+    /// last started again).
+    late_us: u32,
     /// The end of the highest data ever resent: deliveries below it may
     /// be of a resend, whose send time is not known.
     resent_high: Option<TcpSeqNumber>,
+    /// The latest resend of data sent once before: where it starts and
+    /// ends, and when the original went (the send log forgets it once
+    /// acknowledged, before a D-SACK can say the original came late).
+    last_resend: Option<(TcpSeqNumber, TcpSeqNumber, Instant)>,
 }
 
 impl Default for Rack {
@@ -192,7 +204,9 @@ impl Default for Rack {
             mult: 1,
             mult_round: None,
             recoveries_without_dsack: 0,
+            late_us: 0,
             resent_high: None,
+            last_resend: None,
         }
     }
 }
@@ -202,9 +216,14 @@ impl Rack {
         self.reord
     }
 
-    pub fn resent(&mut self, end: TcpSeqNumber) {
+    /// [first, end) was just resent.
+    pub fn resent(&mut self, log: &SendLog, first: TcpSeqNumber, end: TcpSeqNumber) {
+        let once = self.resent_high.is_none_or(|h| first >= h);
         if self.resent_high.is_none_or(|h| end > h) {
             self.resent_high = Some(end);
+        }
+        if once && let Some(sent) = log.earliest(first) {
+            self.last_resend = Some((first, end, sent));
         }
     }
 
@@ -224,7 +243,13 @@ impl Rack {
         }
         match self.fack {
             // Delivered below data delivered before it, never resent.
-            Some(fack) if end < fack => self.reord |= evidence,
+            Some(fack) if end < fack && evidence => {
+                self.reord = true;
+                if let Some(sent) = log.earliest(first) {
+                    self.came_late(sent, now);
+                }
+            }
+            Some(fack) if end < fack => {}
             _ => self.fack = Some(end),
         }
         let Some(sent) = log.earliest(end - 1) else {
@@ -248,14 +273,42 @@ impl Rack {
         };
     }
 
-    /// A D-SACK for data ending at `end` arrived with SND.UNA at `una`
-    /// and SND.NXT at `nxt`: a resend was not needed. The window doubles,
+    /// A segment sent at `sent`, before data delivered earlier, arrived
+    /// by `now`: how late it came is a sample of how long the reordering
+    /// window must be. Send times are the earliest known, so a sample is
+    /// never short.
+    fn came_late(&mut self, sent: Instant, now: Instant) {
+        let Some((_, rtt)) = self.xmit else {
+            return;
+        };
+        if now > sent + rtt {
+            let late = (now - sent - rtt).total_micros();
+            self.late_us = self.late_us.max(late.min(u64::from(u32::MAX)) as u32);
+        }
+    }
+
+    /// A D-SACK for [first, end) arrived `now` with SND.UNA at `una` and
+    /// SND.NXT at `nxt`: a resend was not needed. The window doubles,
     /// once per round trip. Below data delivered before, the original
-    /// came late: reordering (as Linux takes it). At the top it is a tail
-    /// loss probe's duplicate, which says nothing of order.
-    pub fn on_dsack(&mut self, end: TcpSeqNumber, una: TcpSeqNumber, nxt: TcpSeqNumber) {
+    /// came late: reordering (as Linux takes it). For the latest resend,
+    /// `now` bounds how late: the original came after the resend went
+    /// (else there was no duplicate) and before now, one RTT at most
+    /// before, or after the resend. At the top it is a tail loss probe's
+    /// duplicate, which says nothing of order.
+    pub fn on_dsack(
+        &mut self,
+        (first, end): (TcpSeqNumber, TcpSeqNumber),
+        (una, nxt): (TcpSeqNumber, TcpSeqNumber),
+        now: Instant,
+    ) {
         if self.fack.is_some_and(|fack| end < fack) {
             self.reord = true;
+            if let Some((l, r, sent)) = self.last_resend
+                && l < end
+                && first < r
+            {
+                self.came_late(sent, now);
+            }
         }
         self.recoveries_without_dsack = 0;
         if self.mult_round.is_some_and(|r| una < r) {
@@ -271,6 +324,7 @@ impl Rack {
         if self.recoveries_without_dsack >= RECOVERIES_TO_RESET {
             self.recoveries_without_dsack = 0;
             self.mult = 1;
+            self.late_us = 0;
         }
     }
 
@@ -281,7 +335,10 @@ impl Rack {
         if !self.reord && fast_path {
             return Duration::ZERO;
         }
-        (self.srtt / 4 * self.mult).min(self.srtt * 2 + PROBE_MARGIN)
+        let late = Duration::from_micros(u64::from(self.late_us));
+        (self.srtt / 4 * self.mult)
+            .max(late)
+            .min(self.srtt * 2 + PROBE_MARGIN)
     }
 
     /// Where the data taken as lost ends: every byte below it that is not
@@ -377,25 +434,30 @@ mod test {
     fn reordering_seen_opens_the_window_and_dsacks_widen_it() {
         let mut log = SendLog::default();
         let mut rack = Rack::default();
-        for i in 0..4 {
-            log.sent(seq(i * 100), us(i as i64 * 100));
+        log.sent(seq(0), us(0));
+        for i in 1..4 {
+            log.sent(seq(i * 100), us(i as i64));
         }
-        rack.delivered(&log, seq(100), seq(400), us(500), true);
+        rack.delivered(&log, seq(100), seq(400), us(203), true);
         assert_eq!(rack.reordering_window(true), Duration::ZERO);
-        // [0, 100) was never resent and arrives below data delivered.
-        rack.delivered(&log, seq(0), seq(100), us(600), true);
+        // [0, 100) was never resent and arrives below data delivered,
+        // 5 µs past its RTT.
+        rack.delivered(&log, seq(0), seq(100), us(205), true);
         assert!(rack.reordering_seen());
         // SRTT 200 µs: a quarter, then two quarters after a D-SACK, once
         // per round trip, then four.
+        let dsack = |rack: &mut Rack, una: i32, nxt: i32| {
+            rack.on_dsack((seq(0), seq(100)), (seq(una), seq(nxt)), us(205))
+        };
         assert_eq!(rack.reordering_window(true), Duration::from_micros(50));
-        rack.on_dsack(seq(0), seq(400), seq(800));
-        rack.on_dsack(seq(0), seq(500), seq(900));
+        dsack(&mut rack, 400, 800);
+        dsack(&mut rack, 500, 900);
         assert_eq!(rack.reordering_window(true), Duration::from_micros(100));
-        rack.on_dsack(seq(0), seq(800), seq(1200));
+        dsack(&mut rack, 800, 1200);
         assert_eq!(rack.reordering_window(true), Duration::from_micros(200));
         // Up to the tail loss probe's timeout: 2 * 200 µs + 2 ms.
         for round in 3..100 {
-            rack.on_dsack(seq(0), seq(round * 400), seq(round * 400 + 400));
+            dsack(&mut rack, round * 400, round * 400 + 400);
         }
         assert_eq!(rack.reordering_window(true), Duration::from_micros(2400));
         for _ in 0..RECOVERIES_TO_RESET {
@@ -405,13 +467,47 @@ mod test {
     }
 
     #[test]
+    fn the_window_covers_how_late_segments_came_whatever_the_rtt() {
+        let mut log = SendLog::default();
+        let mut rack = Rack::default();
+        for i in 0..4 {
+            log.sent(seq(i * 100), us(i as i64 * 10));
+        }
+        // An RTT of 40 µs; [0, 100) comes 1 ms after the rest.
+        rack.delivered(&log, seq(100), seq(400), us(70), true);
+        rack.delivered(&log, seq(0), seq(100), us(1_040), true);
+        assert!(rack.reordering_seen());
+        // Not a quarter of 40 µs: the 1 ms it came late.
+        assert_eq!(rack.reordering_window(true), Duration::from_micros(1_000));
+        // [300, 400), first sent at 30 µs, is resent; a D-SACK of it 1.5
+        // ms past its RTT says the original came no later than that.
+        log.sent(seq(400), us(1_100));
+        rack.resent(&log, seq(300), seq(400));
+        rack.delivered(&log, seq(400), seq(500), us(1_140), true);
+        rack.on_dsack((seq(300), seq(400)), (seq(500), seq(500)), us(1_570));
+        assert_eq!(rack.reordering_window(true), Duration::from_micros(1_500));
+        // A D-SACK of other data says nothing of how late.
+        rack.on_dsack((seq(0), seq(100)), (seq(500), seq(500)), us(5_000));
+        assert_eq!(rack.reordering_window(true), Duration::from_micros(1_500));
+        // Never past the tail loss probe's timeout (2 * 40 µs + 2 ms).
+        rack.on_dsack((seq(300), seq(400)), (seq(500), seq(500)), us(9_000));
+        assert_eq!(rack.reordering_window(true), Duration::from_micros(2_080));
+        // Forgotten with the multiplier, after 16 recoveries without a
+        // D-SACK.
+        for _ in 0..RECOVERIES_TO_RESET {
+            rack.on_recovery();
+        }
+        assert_eq!(rack.reordering_window(true), Duration::from_micros(10));
+    }
+
+    #[test]
     fn deliveries_that_may_be_resends_tell_nothing() {
         let mut log = SendLog::default();
         let mut rack = Rack::default();
         log.sent(seq(0), us(0));
         log.sent(seq(100), us(100));
         rack.delivered(&log, seq(100), seq(200), us(300), true);
-        rack.resent(seq(100));
+        rack.resent(&log, seq(100), seq(200));
         rack.delivered(&log, seq(0), seq(100), us(400), true);
         assert!(!rack.reordering_seen());
     }

@@ -225,6 +225,41 @@ fn a_dsack_for_all_that_was_resent_undoes_the_reduction() {
 }
 
 #[test]
+#[cfg(feature = "socket-tcp-cubic")]
+fn a_recovery_that_ends_with_nothing_resent_undoes_the_reduction() {
+    let mut s = sent_ten(true);
+    s.set_congestion_control(CongestionControl::Cubic);
+    s.congestion_controller.inner_mut().set_mss(SEG);
+    s.rtte.sample(10);
+    let before = s.congestion_controller.inner().window();
+    // The first segment is taken for lost, and the threshold cut (the
+    // window follows it as recovery ends)...
+    ack(&mut s, 10, 0, &[(6, 60)]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Fast);
+    assert!(s.congestion_controller.inner().ssthresh() < before);
+    // ...but it arrives before its resend could go: nothing was lost.
+    ack(&mut s, 11, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    assert!(s.undo.is_empty());
+    assert!(s.congestion_controller.inner().window() >= before);
+}
+
+#[test]
+#[cfg(feature = "socket-tcp-cubic")]
+fn a_recovery_that_resent_keeps_its_reduction_without_a_dsack() {
+    let mut s = sent_ten(true);
+    s.set_congestion_control(CongestionControl::Cubic);
+    s.congestion_controller.inner_mut().set_mss(SEG);
+    s.rtte.sample(10);
+    let before = s.congestion_controller.inner().window();
+    ack(&mut s, 10, 0, &[(6, 60)]);
+    assert_eq!(drain(&mut s, 10), vec![(0, SEG)]);
+    ack(&mut s, 20, 60, &[]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    assert!(s.congestion_controller.inner().window() < before);
+}
+
+#[test]
 fn a_dsack_for_data_never_resent_undoes_nothing() {
     let mut s = sent_ten(true);
     s.rtte.sample(10);

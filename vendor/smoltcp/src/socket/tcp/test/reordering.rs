@@ -76,6 +76,37 @@ fn a_segment_that_never_comes_is_resent_when_the_window_has_passed() {
 }
 
 #[test]
+fn segments_as_late_as_one_was_before_are_not_resent_on_a_short_rtt() {
+    let mut s = socket();
+    // An RTT of 10 ms; segment 0 is held 20 ms. Three segments SACKed
+    // above it, before any reordering is known, mean loss: it is resent.
+    send_one_a_ms(&mut s, 0, 0..4);
+    ack(&mut s, 11, 0, &[(6, 12)]);
+    ack(&mut s, 12, 0, &[(6, 18)]);
+    ack(&mut s, 13, 0, &[(6, 24)]);
+    assert_eq!(drain(&mut s, 13), vec![(0, SEG)]);
+    // The resend arrives first; the original, 20 ms past its RTT, is
+    // reported by a D-SACK.
+    ack(&mut s, 23, 24, &[]);
+    ack(&mut s, 30, 24, &[(0, 6)]);
+    assert!(s.rack.reordering_seen());
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+    // Segment 4 is held 18 ms. A window of a quarter RTT, even doubled by
+    // the D-SACK (5 ms), would have it resent at 55 ms; it covers the 20
+    // ms seen instead.
+    send_one_a_ms(&mut s, 40, 4..8);
+    ack(&mut s, 51, 24, &[(30, 36)]);
+    ack(&mut s, 52, 24, &[(30, 42)]);
+    ack(&mut s, 53, 24, &[(30, 48)]);
+    for t in [53, 56, 60, 67] {
+        assert_eq!(drain(&mut s, t), vec![], "at {t} ms");
+    }
+    ack(&mut s, 68, 48, &[]);
+    assert_eq!(drain(&mut s, 68), vec![]);
+    assert_eq!(s.recovery.phase, recovery::Phase::Open);
+}
+
+#[test]
 fn without_reordering_seen_three_segments_above_a_hole_still_mean_loss() {
     let mut s = socket();
     send_one_a_ms(&mut s, 0, 0..4);
@@ -135,6 +166,27 @@ fn out_of_order_acks_after_the_third_go_with_the_next_dispatch() {
     // The byte that fills the hole is acknowledged at once.
     let reply = byte_at(&mut s, 0).expect("an immediate ACK");
     assert_eq!(reply.ack_number, Some(REMOTE_SEQ + 1 + 8));
+}
+
+#[test]
+fn a_duplicate_above_a_hole_is_reported_ahead_of_its_block() {
+    let mut s = socket();
+    let block = |l: usize, r: usize| {
+        let base = (REMOTE_SEQ + 1).0 as u32;
+        Some((base + l as u32, base + r as u32))
+    };
+    // Byte 0 is missing; bytes 1 and 2 are held.
+    byte_at(&mut s, 1);
+    byte_at(&mut s, 2);
+    // Byte 2 again (a resend the sender did not need): a D-SACK of it
+    // first, then the block holding it, at once.
+    let reply = byte_at(&mut s, 2).expect("an immediate ACK");
+    assert_eq!(reply.ack_number, Some(REMOTE_SEQ + 1));
+    assert_eq!(reply.sack_ranges[0], block(2, 3));
+    assert_eq!(reply.sack_ranges[1], block(1, 3));
+    // New data above the hole carries no D-SACK.
+    let reply = byte_at(&mut s, 3).expect("an immediate ACK");
+    assert_eq!(reply.sack_ranges[0], block(1, 4));
 }
 
 #[test]
