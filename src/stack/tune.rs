@@ -15,8 +15,9 @@
 //! data behind a hole waits in the window until the hole fills, an RTT or
 //! more later on a reordering path. So the receive buffer also doubles
 //! when out-of-order data reaches past three quarters of it, and the send
-//! buffer grows to what the peer's window and the congestion window both
-//! allow when a write finds it full. A clean link never has out-of-order
+//! buffer grows to what the peer's window and the congestion window (with
+//! the SACKed data it holds besides) both allow when a write finds it
+//! full. A clean link never has out-of-order
 //! data, so neither rule touches it.
 //!
 //! The RTT is the handshake's (SYN-ACK to ACK on the passive side, SYN to
@@ -150,8 +151,10 @@ impl Tune {
         }
         // The peer's window and the congestion window both allow more in
         // flight than this buffer holds (as when holes wait to be filled
-        // on a reordering path): the buffer would be the limit.
-        let allowed = s.send_window().min(s.congestion_window());
+        // on a reordering path): the buffer would be the limit. The
+        // congestion window counts what is in the network; what the peer
+        // SACKed is out of it but still held here.
+        let allowed = s.send_window().min(s.congestion_window() + s.send_sacked());
         if allowed > cap {
             grow(s, Side::Tx, allowed, self.tx_max);
             return;
