@@ -1,7 +1,10 @@
 //! Impairment for the in-process switch: loss, duplication, reordering,
 //! corruption, delay and jitter, from a seeded generator so a run can be
 //! repeated. Delayed frames wait on a timer thread of their own, which
-//! sleeps until the next frame is due.
+//! sleeps until the next frame is due, and up to `SLACK` longer so that
+//! one wake-up delivers the frames due together: held one by one at ten
+//! gigabits, 5% of frames woke it (and then the receiving stack) 40,000
+//! times a second each way.
 
 use super::stats::{DropReason, NetStats};
 use super::uri::Impairment;
@@ -13,6 +16,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub type Deliver = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
+
+/// How much later than due a delayed frame may go, to go with others: the
+/// kernel's own default timer slack for a thread.
+const SLACK: Duration = Duration::from_micros(50);
 
 /// xorshift64*: small, fast, and the same sequence for the same seed.
 struct Rng(u64);
@@ -65,7 +72,7 @@ impl DelayLine {
                             st = m.lock();
                         }
                         Some(due) => {
-                            c.wait_until(&mut st, due);
+                            c.wait_until(&mut st, due + SLACK);
                         }
                         None => c.wait(&mut st),
                     }
@@ -80,8 +87,16 @@ impl DelayLine {
         let mut st = m.lock();
         st.seq += 1;
         let seq = st.seq;
+        // The thread sleeps until the earliest frame is due: only one due
+        // sooner needs to wake it.
+        let sooner = st
+            .heap
+            .peek()
+            .is_none_or(|Reverse((first, _, _))| due < *first);
         st.heap.push(Reverse((due, seq, frame)));
-        c.notify_one();
+        if sooner {
+            c.notify_one();
+        }
     }
 }
 
@@ -233,5 +248,45 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (0..100).collect::<Vec<u8>>());
+    }
+
+    /// A delay line whose deliveries land in a list, and a wait for the
+    /// list to hold `n` (bounded).
+    fn line() -> (DelayLine, impl Fn(usize) -> Vec<u8>) {
+        let got: Arc<(Mutex<Vec<u8>>, Condvar)> = Arc::default();
+        let g = got.clone();
+        let line = DelayLine::start(Arc::new(move |f: Vec<u8>| {
+            g.0.lock().push(f[0]);
+            g.1.notify_all();
+        }));
+        let wait = move |n: usize| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut v = got.0.lock();
+            while v.len() < n && !got.1.wait_until(&mut v, deadline).timed_out() {}
+            v.clone()
+        };
+        (line, wait)
+    }
+
+    #[test]
+    fn a_frame_due_sooner_wakes_the_line() {
+        let (line, wait) = line();
+        let now = Instant::now();
+        line.push(now + Duration::from_secs(60), vec![1]);
+        line.push(now + Duration::from_millis(1), vec![2]);
+        // Not held behind the frame due in a minute.
+        assert_eq!(wait(1), vec![2]);
+    }
+
+    #[test]
+    fn frames_due_later_than_the_first_go_after_it() {
+        let (line, wait) = line();
+        let now = Instant::now();
+        line.push(now + Duration::from_millis(2), vec![1]);
+        // Due later: the line, already waiting for the first, is not woken.
+        line.push(now + Duration::from_millis(3), vec![2]);
+        line.push(now + Duration::from_millis(3), vec![3]);
+        assert_eq!(wait(3), vec![1, 2, 3]);
+        assert!(Instant::now() >= now + Duration::from_millis(3));
     }
 }
