@@ -17,8 +17,8 @@
 //! when out-of-order data reaches past three quarters of it, and the send
 //! buffer grows to what the peer's window and the congestion window (with
 //! the SACKed data it holds besides) both allow when a write finds it
-//! full. A clean link never has out-of-order
-//! data, so neither rule touches it.
+//! full. A clean link never has out-of-order data, so neither rule
+//! touches it.
 //!
 //! The RTT is the handshake's (SYN-ACK to ACK on the passive side, SYN to
 //! SYN-ACK on the active one), to the microsecond. Linux's measure without

@@ -20,8 +20,8 @@
 //! - The multiplier doubles rather than grows by one: held 1 ms on a path
 //!   of 30-100 µs, it needs 40-130 quarters, and growing by one took most
 //!   of a 2 s run (about 280 recoveries in its first second, 20 after).
-//! - The window is at least how late the latest late segment came, past
-//!   its RTT (forgotten with the multiplier). The RTT moves between 7 and
+//! - The window is at least the most a segment has come late, past its
+//!   RTT (forgotten with the multiplier). The RTT moves between 7 and
 //!   900 µs there, so 255 quarters of it were 0.4-57 ms, and each time it
 //!   fell every held frame was taken as lost again.
 //!
@@ -181,9 +181,8 @@ pub(super) struct Rack {
     /// SND.NXT when the multiplier last grew: once per round trip.
     mult_round: Option<TcpSeqNumber>,
     recoveries_without_dsack: u8,
-    /// How late, in microseconds past its RTT, the latest segment to come
-    /// out of order came (the most of the samples since the multiplier
-    /// last started again).
+    /// The most a segment that came out of order was late, in microseconds
+    /// past its RTT, since the multiplier last started again.
     late_us: u32,
     /// The end of the highest data ever resent: deliveries below it may
     /// be of a resend, whose send time is not known.
@@ -291,10 +290,9 @@ impl Rack {
     /// SND.NXT at `nxt`: a resend was not needed. The window doubles,
     /// once per round trip. Below data delivered before, the original
     /// came late: reordering (as Linux takes it). For the latest resend,
-    /// `now` bounds how late: the original came after the resend went
-    /// (else there was no duplicate) and before now, one RTT at most
-    /// before, or after the resend. At the top it is a tail loss probe's
-    /// duplicate, which says nothing of order.
+    /// `now` bounds how late the original came: it had arrived by the time
+    /// the receiver reported the duplicate. At the top it is a tail loss
+    /// probe's duplicate, which says nothing of order.
     pub fn on_dsack(
         &mut self,
         (first, end): (TcpSeqNumber, TcpSeqNumber),
