@@ -183,6 +183,12 @@ impl Out {
             // The stack leaves TCP checksums to a device that segments.
             gso::fill_tcp_checksum(&mut frame);
         }
+        self.put(tap.as_ref(), link, frame);
+    }
+
+    /// A frame of at least an Ethernet header, checksums as they must be,
+    /// to the wire or back to the node itself.
+    fn put(&self, tap: &dyn Tap, link: &Link, frame: Vec<u8>) {
         if frame[..6] == self.mac {
             self.own.push(frame);
         } else {
@@ -201,8 +207,11 @@ impl Out {
             return;
         };
         if link.pcap.is_some() || !tap.intact() {
-            // Shown as it is, or verified: the MTU's frames, with checksums.
-            gso::segment(&frame, mss, true, &mut |f| self.send(f));
+            // Shown as it is, or verified: the MTU's frames, with the
+            // checksums the cutting computes (not again by `send`). smoltcp
+            // asks this only of a TCP segment longer than `mss`, so every
+            // piece is cut, headers and all.
+            gso::segment(&frame, mss, true, &mut |f| self.put(tap.as_ref(), link, f));
             return;
         }
         if frame.len() < 14 || frame[..6] == self.mac {
