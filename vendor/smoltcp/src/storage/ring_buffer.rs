@@ -250,12 +250,12 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
     {
         let (size_1, data) = self.enqueue_many_with(|buf| {
             let size = cmp::min(buf.len(), data.len());
-            buf[..size].copy_from_slice(&data[..size]);
+            super::copy_in_pieces(&mut buf[..size], &data[..size]);
             (size, &data[size..])
         });
         let (size_2, ()) = self.enqueue_many_with(|buf| {
             let size = cmp::min(buf.len(), data.len());
-            buf[..size].copy_from_slice(&data[..size]);
+            super::copy_in_pieces(&mut buf[..size], &data[..size]);
             (size, ())
         });
         size_1 + size_2
@@ -307,12 +307,12 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
     {
         let (size_1, data) = self.dequeue_many_with(|buf| {
             let size = cmp::min(buf.len(), data.len());
-            data[..size].copy_from_slice(&buf[..size]);
+            super::copy_in_pieces(&mut data[..size], &buf[..size]);
             (size, &mut data[size..])
         });
         let (size_2, ()) = self.dequeue_many_with(|buf| {
             let size = cmp::min(buf.len(), data.len());
-            data[..size].copy_from_slice(&buf[..size]);
+            super::copy_in_pieces(&mut data[..size], &buf[..size]);
             (size, ())
         });
         size_1 + size_2
@@ -356,13 +356,13 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
         let (size_1, offset, data) = {
             let slice = self.get_unallocated(offset, data.len());
             let slice_len = slice.len();
-            slice.copy_from_slice(&data[..slice_len]);
+            super::copy_in_pieces(slice, &data[..slice_len]);
             (slice_len, offset + slice_len, &data[slice_len..])
         };
         let size_2 = {
             let slice = self.get_unallocated(offset, data.len());
             let slice_len = slice.len();
-            slice.copy_from_slice(&data[..slice_len]);
+            super::copy_in_pieces(slice, &data[..slice_len]);
             slice_len
         };
         size_1 + size_2
@@ -410,12 +410,12 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
     {
         let (size_1, offset, data) = {
             let slice = self.get_allocated(offset, data.len());
-            data[..slice.len()].copy_from_slice(slice);
+            super::copy_in_pieces(&mut data[..slice.len()], slice);
             (slice.len(), offset + slice.len(), &mut data[slice.len()..])
         };
         let size_2 = {
             let slice = self.get_allocated(offset, data.len());
-            data[..slice.len()].copy_from_slice(slice);
+            super::copy_in_pieces(&mut data[..slice.len()], slice);
             slice.len()
         };
         size_1 + size_2

@@ -1084,7 +1084,11 @@ impl<'a> Repr<'a> {
             }
         }
         packet.set_urgent_at(0);
-        packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
+        // zts: see `copy_in_pieces`.
+        crate::storage::copy_in_pieces(
+            &mut packet.payload_mut()[..self.payload.len()],
+            self.payload,
+        );
 
         if checksum_caps.tcp.tx() {
             packet.fill_checksum(src_addr, dst_addr)
