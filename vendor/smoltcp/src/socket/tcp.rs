@@ -631,6 +631,11 @@ pub struct Socket<'a> {
     sack_deferred: u8,
     sack_edge: Option<TcpSeqNumber>,
     sack_immediate: u8,
+    /// zts: the payload length the owner offered to keep for the next
+    /// segment (`offer_placement`), 0 for none; and the bytes the last
+    /// segment queued so.
+    rx_place_offer: usize,
+    rx_placed: usize,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -777,6 +782,40 @@ impl<'a> Socket<'a> {
         self.remote_win_len
     }
 
+    /// zts: lets the next segment queue its payload without copying it
+    /// into the receive buffer, if the payload is `len` bytes, arrives in
+    /// order and whole (nothing trimmed to the window) and no out-of-order
+    /// data is held. The caller, which holds the segment, keeps those
+    /// bytes and gives them to the reader in their place: the buffer's
+    /// bytes there are stale. `take_placed` says whether it happened. A
+    /// queue of large segments then costs one copy per byte, into the
+    /// reader's memory, as a kernel's queue of packet buffers does.
+    pub fn offer_placement(&mut self, len: usize) {
+        self.rx_place_offer = len;
+    }
+
+    /// zts: the bytes the last segment queued at the end of the receive
+    /// queue without copying them (0 if none); ends any offer.
+    pub fn take_placed(&mut self) -> usize {
+        self.rx_place_offer = 0;
+        mem::take(&mut self.rx_placed)
+    }
+
+    /// zts: as `peek_slice`, from `offset` bytes into the receive queue.
+    pub fn peek_slice_at(&mut self, offset: usize, data: &mut [u8]) -> usize {
+        self.rx_buffer.read_allocated(offset, data)
+    }
+
+    /// zts: dequeues up to `size` received bytes without reading them
+    /// (bytes the caller placed, `offer_placement`); returns how many.
+    pub fn recv_skip(&mut self, size: usize) -> Result<usize, RecvError> {
+        self.recv_impl(|rx_buffer| {
+            let n = size.min(rx_buffer.len());
+            rx_buffer.dequeue_allocated(n);
+            (n, n)
+        })
+    }
+
     /// zts: the receive and send buffers, to reuse their storage.
     pub fn into_buffers(self) -> (SocketBuffer<'a>, SocketBuffer<'a>) {
         (self.rx_buffer, self.tx_buffer)
@@ -844,6 +883,8 @@ impl<'a> Socket<'a> {
             sack_deferred: 0,
             sack_edge: None,
             sack_immediate: 0,
+            rx_place_offer: 0,
+            rx_placed: 0,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -2229,6 +2270,8 @@ impl<'a> Socket<'a> {
         repr: &TcpRepr,
     ) -> Option<(IpRepr, TcpRepr<'static>)> {
         debug_assert!(self.accepts(cx, ip_repr, repr));
+        // zts: an offer is for the segment it was made for only.
+        let place_offer = mem::take(&mut self.rx_place_offer);
 
         // Consider how much the sequence number space differs from the transmit buffer space.
         let (sent_syn, sent_fin) = match self.state {
@@ -2943,8 +2986,18 @@ impl<'a> Socket<'a> {
             payload_len,
             payload_offset
         );
-        let len_written = self.rx_buffer.write_unallocated(payload_offset, payload);
-        debug_assert!(len_written == payload_len);
+        // zts: a whole in-order payload the caller offered to keep stays
+        // in its segment; only its room in the queue is taken.
+        if place_offer == payload_len
+            && payload_len == repr.payload.len()
+            && payload_offset == 0
+            && assembler_was_empty
+        {
+            self.rx_placed = payload_len;
+        } else {
+            let len_written = self.rx_buffer.write_unallocated(payload_offset, payload);
+            debug_assert!(len_written == payload_len);
+        }
 
         if contig_len != 0 {
             // Enqueue the contiguous data octets in front of the buffer.
@@ -10796,4 +10849,7 @@ mod test {
 
     // zts: reordering not taken for loss, and SACK compression.
     mod reordering;
+
+    // zts: payload the caller keeps in its segment.
+    mod placement;
 }
