@@ -88,6 +88,76 @@ fn jumbo_and_max_mtu_segments_carry_data() {
     }
 }
 
+/// Large segments are read from the frames they came in (the receiving
+/// stack keeps them instead of copying them into its buffer): whatever
+/// the read sizes, peeks and MSG_WAITALL, the stream reads back exact, and
+/// SHUT_RD drops what is held.
+#[test]
+fn large_segments_read_back_exactly_through_peeks_and_odd_reads() {
+    let seg = "tcp-held?mtu=65535";
+    let na = node(seg, &["10.9.16.1/24"]);
+    let nb = node(seg, &["10.9.16.2/24"]);
+    let l = listener(na, sa("10.9.16.1:82"), 1);
+    let data = pattern(12 << 20, 11);
+    let sent = data.clone();
+    let c = tcp(nb, libc::AF_INET);
+    ok(connect(c, sa("10.9.16.1:82")));
+    let (s, _) = accept(l);
+    let writer = thread::spawn(move || {
+        let mut at = 0;
+        let mut size = 1000;
+        while at < sent.len() {
+            let end = (at + size).min(sent.len());
+            write_all(c, &sent[at..end]);
+            at = end;
+            size = size * 7 % 300_000 + 1;
+        }
+        c
+    });
+    let (mut at, mut size, mut turn) = (0, 999, 0);
+    let mut buf = vec![0u8; 400_000];
+    let mut peeked = vec![0u8; 400_000];
+    while at < 8 << 20 {
+        size = size * 13 % 390_000 + 1;
+        turn += 1;
+        let want = size.min((8 << 20) - at);
+        let (flags, n) = match turn % 3 {
+            0 => {
+                // A peek shows what the read then takes.
+                // SAFETY: peeked is valid for `want` bytes.
+                let p = unsafe { zts_recv(s, peeked.as_mut_ptr().cast(), want, libc::MSG_PEEK) };
+                assert!(p > 0, "peek: errno {}", errno());
+                // SAFETY: buf is valid for `p` bytes.
+                let n = unsafe { zts_recv(s, buf.as_mut_ptr().cast(), p as usize, 0) };
+                assert_eq!(n, p, "a read after a peek takes what it showed");
+                assert!(peeked[..p as usize] == buf[..p as usize], "peek at {at}");
+                (0, n)
+            }
+            1 => {
+                // SAFETY: buf is valid for `want` bytes.
+                let n = unsafe { zts_recv(s, buf.as_mut_ptr().cast(), want, libc::MSG_WAITALL) };
+                assert_eq!(n as usize, want, "MSG_WAITALL at {at}");
+                (libc::MSG_WAITALL, n)
+            }
+            _ => (0, read(s, &mut buf[..want])),
+        };
+        assert!(n > 0, "read (flags {flags}) at {at}: errno {}", errno());
+        let n = n as usize;
+        assert!(buf[..n] == data[at..at + n], "bytes at {at}..{}", at + n);
+        at += n;
+    }
+    // The rest is dropped unread, held or not; the writer finishes.
+    ok(zts_shutdown(s, libc::SHUT_RD));
+    let c = writer.join().unwrap();
+    ok(zts_shutdown(c, libc::SHUT_WR));
+    assert_eq!(read(s, &mut buf), 0);
+    for fd in [c, s, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(na));
+    ok(zts_node_free(nb));
+}
+
 #[test]
 fn partial_reads_return_what_is_there() {
     let n = node("tcp-partial", &["10.9.2.1/24", "10.9.2.2/24"]);

@@ -18,8 +18,10 @@ use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpEndpoint,
     IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
 };
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// A connection request, as far as the listener defence needs it.
@@ -161,6 +163,9 @@ pub struct NetDevice {
     pending: VecDeque<Vec<u8>>,
     out: Out,
     mtu: usize,
+    /// The next frame smoltcp reads is kept in `kept` (`keep_next`).
+    keep_next: bool,
+    kept: Cell<Option<Vec<u8>>>,
 }
 
 struct Out {
@@ -235,6 +240,8 @@ impl NetDevice {
             rx: link.fifo.clone(),
             pending: VecDeque::new(),
             mtu: link.mtu,
+            keep_next: false,
+            kept: Cell::new(None),
             out: Out {
                 own: link.fifo.clone(),
                 tap: Some((tap, link)),
@@ -254,6 +261,8 @@ impl NetDevice {
                 mac: [0; 6],
             },
             mtu,
+            keep_next: false,
+            kept: Cell::new(None),
         }
     }
 
@@ -304,18 +313,68 @@ impl NetDevice {
     pub fn drop_next(&mut self) {
         self.pending.pop_front();
     }
+
+    /// Where the next frame's TCP payload is, if it is a whole segment
+    /// whose payload is at least `min` bytes and at least half the frame's
+    /// storage (a frame kept for its payload holds no more than twice it).
+    pub fn next_payload(&self, min: usize) -> Option<Range<usize>> {
+        let frame = self.pending.front()?;
+        if frame.len() < min {
+            return None;
+        }
+        let at = if self.out.tap.is_some() { 14 } else { 0 };
+        let r = tcp_payload(frame.get(at..)?)?;
+        let r = r.start + at..r.end + at;
+        (r.len() >= min && 2 * r.len() >= frame.capacity()).then_some(r)
+    }
+
+    /// The next frame smoltcp reads stays here after it, for `take_kept`.
+    pub fn keep_next(&mut self) {
+        self.keep_next = true;
+    }
+
+    /// The frame kept by `keep_next`, once smoltcp read it.
+    pub fn take_kept(&mut self) -> Option<Vec<u8>> {
+        self.keep_next = false;
+        self.kept.take()
+    }
+}
+
+/// Where the TCP payload of a whole, unfragmented segment is in `ip`: to
+/// the end of the IP packet (not of the frame, which may be padded).
+fn tcp_payload(ip: &[u8]) -> Option<Range<usize>> {
+    let (header, end) = match ip.first()? >> 4 {
+        4 => {
+            let p = Ipv4Packet::new_checked(ip).ok()?;
+            if p.more_frags() || p.frag_offset() != 0 || p.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            (p.header_len() as usize, p.total_len() as usize)
+        }
+        6 => {
+            let p = Ipv6Packet::new_checked(ip).ok()?;
+            if p.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            (40, 40 + p.payload_len() as usize)
+        }
+        _ => return None,
+    };
+    let tcp = TcpPacket::new_checked(ip.get(header..end)?).ok()?;
+    Some(header + tcp.header_len() as usize..end)
 }
 
 impl phy::Device for NetDevice {
-    type RxToken<'a> = RxToken;
+    type RxToken<'a> = RxToken<'a>;
     type TxToken<'a> = TxToken<'a>;
 
-    fn receive(&mut self, _now: Instant) -> Option<(RxToken, TxToken<'_>)> {
+    fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
         if self.pending.is_empty() {
             self.rx.drain_into(&mut self.pending);
         }
         let frame = self.pending.pop_front()?;
-        Some((RxToken(frame), TxToken::new(&self.out)))
+        let keep = std::mem::take(&mut self.keep_next).then_some(&self.kept);
+        Some((RxToken { frame, keep }, TxToken::new(&self.out)))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
@@ -346,12 +405,19 @@ impl phy::Device for NetDevice {
     }
 }
 
-pub struct RxToken(Vec<u8>);
+pub struct RxToken<'a> {
+    frame: Vec<u8>,
+    /// Where the frame stays once read, if it is to.
+    keep: Option<&'a Cell<Option<Vec<u8>>>>,
+}
 
-impl phy::RxToken for RxToken {
+impl phy::RxToken for RxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        let r = f(&self.0);
-        crate::tap::frames::give(self.0);
+        let r = f(&self.frame);
+        match self.keep {
+            Some(slot) => slot.set(Some(self.frame)),
+            None => crate::tap::frames::give(self.frame),
+        }
         r
     }
 }

@@ -15,6 +15,7 @@ pub mod dns;
 mod engine;
 pub mod handle;
 pub mod pipe;
+mod placed;
 pub mod ports;
 pub mod route;
 mod tcp;
@@ -326,7 +327,7 @@ impl Stack {
                 if let Some(id) = self.conns.route(i, &peek)
                     && let Some(c) = self.conns.get_mut(id)
                 {
-                    iface.poll_ingress_single(now, dev, c.lock().set());
+                    c.lock().ingress(iface, now, dev);
                     self.conns.mark(id);
                     continue;
                 }

@@ -9,10 +9,12 @@
 //! Lock order: the node's stack lock, then a pipe, then the app socket's
 //! state. The app never holds a pipe while it blocks or runs rounds.
 
+use super::device::NetDevice;
+use super::placed::{MIN_PLACED, Placed};
 use super::tune::Tune;
 use crate::socket::SockState;
 use parking_lot::{Mutex, MutexGuard};
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 
 pub struct Pipe {
@@ -25,6 +27,8 @@ struct Inner {
     handle: Option<SocketHandle>,
     /// How its buffers grow.
     tune: Tune,
+    /// Received payload smoltcp left in its frames.
+    placed: Placed,
 }
 
 pub struct PipeGuard<'a>(MutexGuard<'a, Inner>);
@@ -35,7 +39,12 @@ impl Pipe {
         let mut set = SocketSet::new(Vec::with_capacity(1));
         let handle = Some(set.add(s));
         Pipe {
-            inner: Mutex::new(Inner { set, handle, tune }),
+            inner: Mutex::new(Inner {
+                set,
+                handle,
+                tune,
+                placed: Placed::default(),
+            }),
         }
     }
 
@@ -50,19 +59,47 @@ impl PipeGuard<'_> {
         &mut self.0.set
     }
 
-    fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
-        self.socket_and_tune().map(|(s, _)| s)
+    /// Lets smoltcp take the device's next frame, which is this
+    /// connection's: a large payload in it stays there (placed.rs).
+    pub(super) fn ingress(
+        &mut self,
+        iface: &mut Interface,
+        now: smoltcp::time::Instant,
+        dev: &mut NetDevice,
+    ) {
+        let payload = dev.next_payload(MIN_PLACED);
+        let Some((s, _, _)) = self.parts().filter(|_| payload.is_some()) else {
+            iface.poll_ingress_single(now, dev, &mut self.0.set);
+            return;
+        };
+        let queued = s.recv_queue();
+        s.offer_placement(payload.as_ref().map_or(0, |r| r.len()));
+        dev.keep_next();
+        iface.poll_ingress_single(now, dev, &mut self.0.set);
+        let kept = dev.take_kept();
+        let Some((s, _, placed)) = self.parts() else {
+            return;
+        };
+        match (s.take_placed(), kept, payload) {
+            (n, Some(frame), Some(payload)) if n > 0 => placed.push(queued, frame, payload),
+            (_, kept, _) => kept.into_iter().for_each(crate::tap::frames::give),
+        }
     }
 
-    fn socket_and_tune(&mut self) -> Option<(&mut tcp::Socket<'static>, &mut Tune)> {
+    fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
+        self.parts().map(|(s, _, _)| s)
+    }
+
+    fn parts(&mut self) -> Option<(&mut tcp::Socket<'static>, &mut Tune, &mut Placed)> {
         let inner = &mut *self.0;
         let h = inner.handle?;
-        Some((inner.set.get_mut(h), &mut inner.tune))
+        Some((inner.set.get_mut(h), &mut inner.tune, &mut inner.placed))
     }
 
-    /// The stack's view with the connection's buffer tuning.
-    pub(super) fn tcp_and_tune(&mut self) -> (&mut tcp::Socket<'static>, &mut Tune) {
-        self.socket_and_tune()
+    /// The stack's view with the connection's buffer tuning and the
+    /// payload held for it.
+    pub(super) fn tcp_and_tune(&mut self) -> (&mut tcp::Socket<'static>, &mut Tune, &mut Placed) {
+        self.parts()
             .expect("a live connection's socket is in its pipe")
     }
 
@@ -82,17 +119,16 @@ impl PipeGuard<'_> {
     /// true in the second value if the read opened the window enough that
     /// the stack should tell the peer.
     pub fn read(&mut self, buf: &mut [u8], peek: bool, st: &mut SockState) -> (usize, bool) {
-        let Some((s, tune)) = self.socket_and_tune() else {
+        let Some((s, tune, placed)) = self.parts() else {
             st.rx_queued = 0;
             return (0, false);
         };
         let free_before = s.recv_capacity() - s.recv_queue();
-        let got = if peek {
-            s.peek_slice(buf)
+        let n = if peek {
+            placed.peek(s, buf)
         } else {
-            s.recv_slice(buf)
+            placed.recv(s, buf)
         };
-        let n = got.unwrap_or(0);
         let grew = !peek && tune.after_read(s, n);
         let idle = !peek && tune.went_idle(s);
         st.rx_queued = s.recv_queue();
@@ -107,7 +143,7 @@ impl PipeGuard<'_> {
 
     /// Queues as much of `buf` as fits; returns how much did.
     pub fn write(&mut self, buf: &[u8], st: &mut SockState) -> usize {
-        let Some((s, tune)) = self.socket_and_tune() else {
+        let Some((s, tune, _)) = self.parts() else {
             st.tx_free = 0;
             return 0;
         };

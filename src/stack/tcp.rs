@@ -251,12 +251,12 @@ fn finished(s: &tcp::Socket) -> bool {
 
 pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
     let mut p = c.pipe.lock();
-    let (s, tune) = p.tcp_and_tune();
+    let (s, tune, placed) = p.tcp_and_tune();
     if c.detached {
         // Its connect (if any) ended: no deadline keeps waking it.
         c.deadline = None;
         // Nobody reads any more: drop what arrives so the window stays open.
-        while s.can_recv() && s.recv(|b| (b.len(), ())).is_ok() {}
+        placed.discard(s);
         return if finished(s) {
             Step::Remove
         } else {
@@ -324,10 +324,9 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
     }
 
     if st.phase == Phase::Connected {
-        if st.shut_rd {
-            while s.recv(|b| (b.len(), b.len())).is_ok_and(|n| n > 0) {
-                moved = true;
-            }
+        if st.shut_rd && s.recv_queue() > 0 {
+            placed.discard(s);
+            moved = true;
         }
         // App threads read and write smoltcp's buffers themselves; tell
         // the ones waiting when there is more to read or room to write.
