@@ -120,6 +120,15 @@ pub struct SockState {
     pub waiters: Vec<Arc<dyn Waker>>,
 }
 
+impl SockState {
+    /// A TCP socket has room worth waking a writer for: at least half as
+    /// much free as queued, Linux's `sk_stream_is_writeable`. A writer
+    /// woken for every freed segment would write a sliver and block again.
+    pub fn writable(&self) -> bool {
+        self.tx_free > 0 && self.tx_free * 3 >= self.tx_capacity
+    }
+}
+
 pub struct Socket {
     /// AF_INET or AF_INET6.
     pub domain: i32,
@@ -250,7 +259,7 @@ impl Socket {
                 if st.reset || (st.rx_eof && st.shut_wr) {
                     ev |= libc::POLLHUP;
                 }
-                if st.reset || st.shut_wr || st.tx_free > 0 {
+                if st.reset || st.shut_wr || st.writable() {
                     ev |= libc::POLLOUT;
                 }
             }

@@ -331,9 +331,12 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
         // App threads read and write smoltcp's buffers themselves; tell
         // the ones waiting when there is more to read or room to write.
         let (rx_queued, tx_free) = (s.recv_queue(), send_room(s));
-        changed |= rx_queued > st.rx_queued || tx_free > st.tx_free;
+        let more_room = tx_free > st.tx_free;
+        changed |= rx_queued > st.rx_queued;
         st.rx_queued = rx_queued;
         st.tx_free = tx_free;
+        st.tx_capacity = s.send_capacity();
+        changed |= more_room && st.writable();
         if c.fin_seen && !st.rx_eof {
             st.rx_eof = true;
             changed = true;
