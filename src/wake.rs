@@ -27,8 +27,9 @@ const DRIVES_PER_SETTLE: usize = 16;
 /// Runs a node's rounds on the calling thread.
 pub trait Rounds: Send + Sync {
     /// Does the node's pending work unless another thread holds its stack
-    /// lock (that one sees the work flag before it lets go).
-    fn run_inline(&self);
+    /// lock (that one sees the work flag before it lets go). True if it
+    /// ran any round.
+    fn run_inline(&self) -> bool;
 }
 
 pub struct StackWaker {
@@ -203,6 +204,19 @@ impl StackWaker {
     /// point is seen by [`Self::has_work`].
     pub fn start_round(&self) {
         self.work.store(false, Ordering::SeqCst);
+    }
+
+    /// Runs the node's pending rounds on this thread, if another thread
+    /// is not already: a thread about to block on one of the node's
+    /// sockets does that instead of sleeping while the work that may wake
+    /// it waits for someone. True if it ran any.
+    pub fn help(&self) -> bool {
+        self.has_work()
+            && self
+                .rounds
+                .get()
+                .and_then(Weak::upgrade)
+                .is_some_and(|r| r.run_inline())
     }
 
     pub fn has_work(&self) -> bool {

@@ -24,7 +24,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use waiter::Waker;
 
@@ -140,6 +140,9 @@ pub struct Socket {
     pub(crate) calls: AtomicUsize,
     /// Where the stack keeps this socket's connection (TCP).
     pub(crate) pump: PumpTag,
+    /// Notifications so far: a waiter that let go of the state sees
+    /// whether one came meanwhile.
+    notified: AtomicU64,
 }
 
 impl Socket {
@@ -180,12 +183,14 @@ impl Socket {
             }),
             cond: Condvar::new(),
             calls: AtomicUsize::new(0),
+            notified: AtomicU64::new(0),
             pump: PumpTag::default(),
         })
     }
 
     /// Wakes every thread waiting on this socket, directly or through poll.
     pub fn notify(&self, st: &SockState) {
+        self.notified.fetch_add(1, Ordering::Relaxed);
         self.cond.notify_all();
         for w in &st.waiters {
             w.wake();
@@ -210,6 +215,20 @@ impl Socket {
         if crate::wake::owes() {
             MutexGuard::unlocked(st, crate::wake::settle);
             return true;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        // Frames for this node may be waiting for a round (another
+        // thread's, or the stack thread's once woken): run it here rather
+        // than sleep until then. The state is let go meanwhile, so a
+        // notification then would be missed by the wait below.
+        if self.stack.waker.has_work() {
+            let seen = self.notified.load(Ordering::Relaxed);
+            let ran = MutexGuard::unlocked(st, || self.stack.waker.help());
+            if ran || self.notified.load(Ordering::Relaxed) != seen {
+                return true;
+            }
         }
         match deadline {
             Some(d) => !self.cond.wait_until(st, d).timed_out(),

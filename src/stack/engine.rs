@@ -76,18 +76,22 @@ impl Engine {
 }
 
 impl Rounds for Engine {
-    fn run_inline(&self) {
+    fn run_inline(&self) -> bool {
         let waker = &self.handle.waker;
         // A second pass covers work asked for by a thread that found the
         // lock taken just before this one let go.
+        let mut ran = false;
         for _ in 0..2 {
             let Some(mut guard) = self.stack.try_lock() else {
-                return;
+                return ran;
             };
-            let Some(stack) = guard.as_mut() else { return };
+            let Some(stack) = guard.as_mut() else {
+                return ran;
+            };
             if self.handle.is_down() {
-                return;
+                return ran;
             }
+            ran = true;
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 let burst = stack.burst(false);
                 (burst.done, stack.delay(burst.shared))
@@ -102,9 +106,10 @@ impl Rounds for Engine {
                 }
             }
             if !waker.has_work() {
-                return;
+                return ran;
             }
         }
         waker.kick_thread();
+        ran
     }
 }
