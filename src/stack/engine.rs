@@ -70,6 +70,11 @@ impl Engine {
             };
             if !waker.has_work() {
                 waker.sleep(delay);
+            } else {
+                // An app thread whose call gave the work may be about to
+                // try the lock: let it, so the work stays with the threads
+                // that make it.
+                std::thread::yield_now();
             }
         }
     }
