@@ -158,6 +158,56 @@ fn large_segments_read_back_exactly_through_peeks_and_odd_reads() {
     ok(zts_node_free(nb));
 }
 
+/// SO_BUSY_POLL: set and read back, refused when negative, inherited by
+/// accepted sockets; a polling read still gets its data, a request and
+/// its reply still cross, and a read timeout still ends the wait.
+#[test]
+fn busy_polling_sockets_read_reply_and_time_out_as_others() {
+    let n = node("tcp-busy", &["10.9.17.1/24", "10.9.17.2/24"]);
+    let l = listener(n, sa("10.9.17.1:83"), 1);
+    expect_err(
+        set_int(l, libc::SOL_SOCKET, libc::SO_BUSY_POLL, -1) as isize,
+        libc::EINVAL,
+    );
+    ok(set_int(l, libc::SOL_SOCKET, libc::SO_BUSY_POLL, 200));
+    assert_eq!(get_int(l, libc::SOL_SOCKET, libc::SO_BUSY_POLL), 200);
+    let c = tcp(n, libc::AF_INET);
+    ok(set_int(c, libc::SOL_SOCKET, libc::SO_BUSY_POLL, 50));
+    ok(connect(c, sa("10.9.17.1:83")));
+    let (s, _) = accept(l);
+    assert_eq!(get_int(s, libc::SOL_SOCKET, libc::SO_BUSY_POLL), 200);
+    let echo = thread::spawn(move || {
+        let mut b = [0u8; 64];
+        for _ in 0..200 {
+            let got = read(s, &mut b);
+            assert!(got > 0, "errno {}", errno());
+            write_all(s, &b[..got as usize]);
+        }
+        s
+    });
+    let mut b = [0u8; 64];
+    for i in 0..200u32 {
+        write_all(c, &i.to_be_bytes());
+        let mut have = 0;
+        while have < 4 {
+            let got = read(c, &mut b[have..4]);
+            assert!(got > 0, "errno {}", errno());
+            have += got as usize;
+        }
+        assert_eq!(b[..4], i.to_be_bytes());
+    }
+    let s = echo.join().unwrap();
+    // Nothing comes: the timeout ends the wait, polling or not.
+    set_timeout(c, libc::SO_RCVTIMEO, 30);
+    let t = std::time::Instant::now();
+    expect_err(read(c, &mut b), libc::EAGAIN);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(30));
+    for fd in [c, s, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(n));
+}
+
 #[test]
 fn partial_reads_return_what_is_there() {
     let n = node("tcp-partial", &["10.9.2.1/24", "10.9.2.2/24"]);

@@ -34,6 +34,10 @@ pub struct SockOpts {
     pub keepalive: bool,
     pub broadcast: bool,
     pub rcvlowat: usize,
+    /// SO_BUSY_POLL: microseconds a blocking call on the socket looks for
+    /// its wakeup before it sleeps (`Socket::poll`); 0, Linux's default,
+    /// sleeps at once.
+    pub busy_poll: u32,
     pub keepidle: u32,
     pub keepintvl: u32,
     pub keepcnt: u32,
@@ -63,6 +67,7 @@ impl Default for SockOpts {
             keepalive: false,
             broadcast: false,
             rcvlowat: 1,
+            busy_poll: 0,
             keepidle: DEFAULT_KEEPALIVE.0,
             keepintvl: DEFAULT_KEEPALIVE.1,
             keepcnt: DEFAULT_KEEPALIVE.2,

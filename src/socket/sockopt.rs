@@ -160,6 +160,9 @@ impl Socket {
             (libc::SOL_SOCKET, libc::SO_REUSEADDR) => o.reuseaddr = read_bool(val)?,
             (libc::SOL_SOCKET, libc::SO_BROADCAST) => o.broadcast = read_bool(val)?,
             (libc::SOL_SOCKET, libc::SO_RCVLOWAT) => o.rcvlowat = read_int(val)?.max(1) as usize,
+            (libc::SOL_SOCKET, libc::SO_BUSY_POLL) => {
+                o.busy_poll = u32::try_from(read_int(val)?).map_err(|_| Errno::EINVAL)?;
+            }
             (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => {
                 o.keepalive = read_bool(val)?;
                 applied = true;
@@ -271,6 +274,7 @@ impl Socket {
             (libc::SOL_SOCKET, libc::SO_REUSEADDR) => int(o.reuseaddr as i32),
             (libc::SOL_SOCKET, libc::SO_BROADCAST) => int(o.broadcast as i32),
             (libc::SOL_SOCKET, libc::SO_RCVLOWAT) => int(o.rcvlowat as i32),
+            (libc::SOL_SOCKET, libc::SO_BUSY_POLL) => int(o.busy_poll as i32),
             (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => int(o.keepalive as i32),
             (libc::SOL_SOCKET, libc::SO_TYPE) => int(self.proto.sotype()),
             (libc::SOL_SOCKET, libc::SO_DOMAIN) => int(self.domain),
