@@ -623,6 +623,9 @@ int main(int argc, char **argv)
                 KERNEL.bulk1 >> 10, ZTS.bulk1 >> 10, KERNEL.bulk8 >> 10, ZTS.bulk8 >> 10);
     report_note("rr, crr: blocking calls, one thread per side, TCP_NODELAY on both sides; "
                 "p50 and p99 from the same samples as rr");
+    report_note("zts's TCP sockets poll up to %d us before a blocking call sleeps "
+                "(SO_BUSY_POLL); the kernel's loopback has no busy polling",
+                ZTS_BUSY_POLL_US);
     if (json)
         report_print_json(stdout, g_window, IPERF3_TOLERANCE);
     else

@@ -74,9 +74,23 @@ struct ops KERNEL = {
     .bulk8 = 256 << 10,
 };
 
+static int z_socket(int node, int d, int t, int p)
+{
+    int fd = zts_node_socket(node, d, t, p);
+    int us = ZTS_BUSY_POLL_US;
+    if (fd >= 0 && (t & 0xf) == SOCK_STREAM &&
+        zts_setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) < 0) {
+        int err = errno;
+        zts_close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
 struct ops ZTS = {
     .name = "zts",
-    .socket = zts_node_socket,
+    .socket = z_socket,
     .bind = zts_bind,
     .listen = zts_listen,
     .accept = zts_accept,

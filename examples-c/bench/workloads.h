@@ -56,6 +56,10 @@ void sleep_s(double s);
 void on_alarm(int sig);
 void arm_watchdog(int seconds);
 
+/* zts's TCP sockets poll up to this long for their wakeup before they
+ * sleep (SO_BUSY_POLL; the kernel's loopback has no busy polling). */
+#define ZTS_BUSY_POLL_US 200
+
 struct env {
     const struct ops *o;
     int snode, cnode;           /* zts nodes (-1 for the kernel) */
