@@ -16,10 +16,11 @@ pub use self::ring_buffer::RingBuffer;
 /// zts: copies `src` into `dst`, which must be as long, in pieces of at
 /// most 2 KiB. glibc's `memcpy` moves larger blocks with `rep movsb`,
 /// which AMD Zen CPUs with fast short `rep movsb` run at a fraction of
-/// their speed when the destination lies a little below the source modulo
-/// 4 KiB (glibc bug 30994; glibc 2.39 stopped using it there). Below its
+/// their speed at some relative alignments of source and destination
+/// (glibc bug 30994; 3.5 GB/s against 57 for hot 64 KiB copies with the
+/// destination 8 bytes past the source modulo 4 KiB). Below its
 /// threshold (2112 bytes there, more elsewhere) glibc keeps to its vector
-/// loop whatever the alignment. The price is a call per piece.
+/// loop, whose worst case there is 21 GB/s. The price is a call per piece.
 pub fn copy_in_pieces<T: Copy>(dst: &mut [T], src: &[T]) {
     const PIECE_BYTES: usize = 2048;
     let piece = (PIECE_BYTES / core::mem::size_of::<T>().max(1)).max(1);
