@@ -233,7 +233,7 @@ impl Socket {
         let busy = st.opts.busy_poll;
         if busy > 0 {
             let until = Instant::now() + Duration::from_micros(busy.into());
-            if self.poll(st, until, deadline) {
+            if self.busy_poll(st, until, deadline) {
                 return true;
             }
         }
@@ -252,7 +252,7 @@ impl Socket {
     /// or a round ran. A thread that slept costs its waker a futex call
     /// and, on an idle core of a virtual machine, tens of microseconds
     /// before it runs again.
-    fn poll(
+    fn busy_poll(
         &self,
         st: &mut MutexGuard<'_, SockState>,
         until: Instant,
@@ -262,9 +262,7 @@ impl Socket {
         let seen = self.notified.load(Ordering::Relaxed);
         let woke = MutexGuard::unlocked(st, || {
             loop {
-                if self.notified.load(Ordering::Relaxed) != seen
-                    || (self.stack.waker.has_work() && self.stack.waker.help())
-                {
+                if self.notified.load(Ordering::Relaxed) != seen || self.stack.waker.help() {
                     return true;
                 }
                 if Instant::now() >= until {
