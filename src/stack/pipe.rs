@@ -82,6 +82,9 @@ impl PipeGuard<'_> {
         };
         match (s.take_placed(), kept, payload) {
             (n, Some(frame), Some(payload)) if n > 0 => placed.push(queued, frame, payload),
+            // Queued uncopied with no frame to read it from: never hand
+            // the reader the buffer's stale bytes.
+            (n, None, _) if n > 0 => s.abort(),
             (_, kept, _) => kept.into_iter().for_each(crate::tap::frames::give),
         }
     }
