@@ -56,35 +56,8 @@ impl Placed {
     /// Dequeues up to `buf.len()` bytes into `buf`: held payload from its
     /// frame, the rest from smoltcp's buffer.
     pub fn recv(&mut self, s: &mut tcp::Socket, buf: &mut [u8]) -> usize {
-        let want = buf.len().min(s.recv_queue());
-        let mut got = 0;
-        while got < want {
-            let room = &mut buf[got..want];
-            let n = match self.held.front_mut() {
-                Some(h) if h.at == self.read => {
-                    let n = h.left.len().min(room.len());
-                    copy_in_pieces(&mut room[..n], &h.bytes()[..n]);
-                    h.left.start += n;
-                    h.at += n as u64;
-                    if h.left.is_empty()
-                        && let Some(h) = self.held.pop_front()
-                    {
-                        frames::give(h.frame);
-                    }
-                    s.recv_skip(n).unwrap_or(0)
-                }
-                next => {
-                    let n = next.map_or(room.len(), |h| gap(h.at, self.read).min(room.len()));
-                    s.recv_slice(&mut room[..n]).unwrap_or(0)
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            got += n;
-            self.read += n as u64;
-        }
-        got
+        let n = self.peek(s, buf);
+        self.consume(s, n)
     }
 
     /// Copies up to `buf.len()` queued bytes into `buf`, leaving them queued.
@@ -117,11 +90,27 @@ impl Placed {
 
     /// Drops everything queued, held or not (nobody will read it).
     pub fn discard(&mut self, s: &mut tcp::Socket) {
-        let n = s.recv_skip(s.recv_queue()).unwrap_or(0);
+        self.consume(s, s.recv_queue());
+    }
+
+    /// Dequeues `n` bytes unread, giving back the frames they empty;
+    /// returns how many were.
+    fn consume(&mut self, s: &mut tcp::Socket, n: usize) -> usize {
+        let n = s.recv_skip(n).unwrap_or(0);
         self.read += n as u64;
-        for h in self.held.drain(..) {
-            frames::give(h.frame);
+        while let Some(h) = self.held.front_mut() {
+            let end = h.at + h.left.len() as u64;
+            if end > self.read {
+                let gone = gap(self.read, h.at);
+                h.left.start += gone;
+                h.at += gone as u64;
+                break;
+            }
+            if let Some(h) = self.held.pop_front() {
+                frames::give(h.frame);
+            }
         }
+        n
     }
 }
 
