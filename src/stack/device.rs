@@ -51,6 +51,9 @@ pub enum Peek {
         syn: bool,
         ack: bool,
         frag: Option<FragKey>,
+        /// Where a whole segment's payload is in the frame: to the end
+        /// of the IP packet (not of the frame, which may be padded).
+        payload: Option<Range<usize>>,
     },
     /// A later fragment of some datagram: no ports to read.
     Fragment(FragKey),
@@ -67,19 +70,53 @@ impl Peek {
                 syn: true,
                 ack: false,
                 frag: None,
+                ..
             } => Some(Syn { src, dst, seq }),
             _ => None,
         }
+    }
+
+    /// Where a whole TCP segment's payload is in the frame.
+    pub fn payload(&self) -> Option<Range<usize>> {
+        match self {
+            Peek::Tcp { payload, .. } => payload.clone(),
+            _ => None,
+        }
+    }
+
+    /// The same, for a frame whose IP packet starts `at` bytes in.
+    fn at(mut self, at: usize) -> Peek {
+        if let Peek::Tcp {
+            payload: Some(r), ..
+        } = &mut self
+        {
+            *r = r.start + at..r.end + at;
+        }
+        self
     }
 }
 
 /// Reads ports, sequence number and flags: the first 14 bytes of a TCP
 /// header (a first fragment may hold fewer; smoltcp checks the rest).
-fn tcp_peek(src: IpAddress, dst: IpAddress, tcp: &[u8], frag: Option<FragKey>) -> Peek {
+/// `at` is where the TCP header is in the IP packet `ip`, up to its end.
+fn tcp_peek(
+    src: IpAddress,
+    dst: IpAddress,
+    ip: &[u8],
+    at: Range<usize>,
+    frag: Option<FragKey>,
+) -> Peek {
+    let Some(tcp) = ip.get(at.clone()) else {
+        return Peek::Other;
+    };
     // A whole segment must be a well-formed one (a malformed SYN must not
     // make room at a listener); a first fragment only names its ports.
+    let whole = TcpPacket::new_checked(tcp)
+        .ok()
+        .filter(|_| frag.is_none())
+        .map(|p| at.start + p.header_len() as usize..at.end);
     let readable = match frag {
-        None => TcpPacket::new_checked(tcp).is_ok(),
+        None => whole.is_some(),
         Some(_) => tcp.len() >= 14,
     };
     if !readable {
@@ -97,6 +134,7 @@ fn tcp_peek(src: IpAddress, dst: IpAddress, tcp: &[u8], frag: Option<FragKey>) -
         syn: flags & 0x02 != 0,
         ack: flags & 0x10 != 0,
         frag,
+        payload: whole,
     }
 }
 
@@ -119,15 +157,16 @@ fn peek_ip(ip: &[u8]) -> Option<Peek> {
             {
                 return Some(Peek::Fragment(k));
             }
-            if p.next_header() != IpProtocol::Tcp {
+            if p.next_header() != IpProtocol::Tcp || to > ip.len() {
                 return None;
             }
-            Some(tcp_peek(src, dst, ip.get(from..to)?, frag))
+            Some(tcp_peek(src, dst, ip, from..to, frag))
         }
         6 => {
             let p = Ipv6Packet::new_checked(ip).ok()?;
             let (src, dst) = (p.src_addr().into(), p.dst_addr().into());
             let mut payload = p.payload();
+            let end = 40 + payload.len();
             let mut next = u8::from(p.next_header());
             // Extension headers before the payload: their next header and
             // length are their first two bytes.
@@ -138,7 +177,7 @@ fn peek_ip(ip: &[u8]) -> Option<Peek> {
                         next = *payload.first()?;
                         payload = payload.get(len..)?;
                     }
-                    6 => return Some(tcp_peek(src, dst, payload, None)),
+                    6 => return Some(tcp_peek(src, dst, ip, end - payload.len()..end, None)),
                     58 => return Some(Peek::Neighbour),
                     IPV6_FRAGMENT => {
                         // next header, reserved, offset and M flag, identification
@@ -148,7 +187,8 @@ fn peek_ip(ip: &[u8]) -> Option<Peek> {
                         if offset != 0 || h[0] != 6 {
                             return Some(Peek::Fragment(key));
                         }
-                        return Some(tcp_peek(src, dst, &payload[8..], Some(key)));
+                        let at = end - payload.len() + 8;
+                        return Some(tcp_peek(src, dst, ip, at..end, Some(key)));
                     }
                     _ => return None,
                 }
@@ -295,6 +335,7 @@ impl NetDevice {
             self.rx.drain_into(&mut self.pending);
         }
         let frame = self.pending.front()?;
+        let at = if self.out.tap.is_some() { 14 } else { 0 };
         let ip = match self.out.tap {
             Some(_) => match EthernetFrame::new_checked(&frame[..]) {
                 Ok(eth) => match eth.ethertype() {
@@ -306,7 +347,7 @@ impl NetDevice {
             },
             None => &frame[..],
         };
-        Some(peek_ip(ip).unwrap_or(Peek::Other))
+        Some(peek_ip(ip).map_or(Peek::Other, |p| p.at(at)))
     }
 
     /// Discards the next received frame.
@@ -314,18 +355,13 @@ impl NetDevice {
         self.pending.pop_front();
     }
 
-    /// Where the next frame's TCP payload is, if it is a whole segment
-    /// whose payload is at least `min` bytes and at least half the frame's
-    /// storage (a frame kept for its payload holds no more than twice it).
-    pub fn next_payload(&self, min: usize) -> Option<Range<usize>> {
-        let frame = self.pending.front()?;
-        if frame.len() < min {
-            return None;
-        }
-        let at = if self.out.tap.is_some() { 14 } else { 0 };
-        let r = tcp_payload(frame.get(at..)?)?;
-        let r = r.start + at..r.end + at;
-        (r.len() >= min && 2 * r.len() >= frame.capacity()).then_some(r)
+    /// Whether the next frame is worth keeping for its `payload`: at
+    /// least `min` bytes, and at least half the frame's storage (a frame
+    /// kept for its payload holds no more than twice it).
+    pub fn keeps_for(&self, payload: &Range<usize>, min: usize) -> bool {
+        self.pending
+            .front()
+            .is_some_and(|f| payload.len() >= min && 2 * payload.len() >= f.capacity())
     }
 
     /// The next frame smoltcp reads stays here after it, for `take_kept`.
@@ -338,30 +374,6 @@ impl NetDevice {
         self.keep_next = false;
         self.kept.take()
     }
-}
-
-/// Where the TCP payload of a whole, unfragmented segment is in `ip`: to
-/// the end of the IP packet (not of the frame, which may be padded).
-fn tcp_payload(ip: &[u8]) -> Option<Range<usize>> {
-    let (header, end) = match ip.first()? >> 4 {
-        4 => {
-            let p = Ipv4Packet::new_checked(ip).ok()?;
-            if p.more_frags() || p.frag_offset() != 0 || p.next_header() != IpProtocol::Tcp {
-                return None;
-            }
-            (p.header_len() as usize, p.total_len() as usize)
-        }
-        6 => {
-            let p = Ipv6Packet::new_checked(ip).ok()?;
-            if p.next_header() != IpProtocol::Tcp {
-                return None;
-            }
-            (40, 40 + p.payload_len() as usize)
-        }
-        _ => return None,
-    };
-    let tcp = TcpPacket::new_checked(ip.get(header..end)?).ok()?;
-    Some(header + tcp.header_len() as usize..end)
 }
 
 impl phy::Device for NetDevice {

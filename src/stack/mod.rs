@@ -335,7 +335,7 @@ impl Stack {
                 if let Some(id) = self.conns.route(i, &peek)
                     && let Some(c) = self.conns.get_mut(id)
                 {
-                    c.lock().ingress(iface, now, dev);
+                    c.lock().ingress(iface, now, dev, peek.payload());
                     self.conns.mark(id);
                     continue;
                 }

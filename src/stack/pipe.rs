@@ -16,6 +16,7 @@ use crate::socket::SockState;
 use parking_lot::{Mutex, MutexGuard};
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
+use std::ops::Range;
 
 pub struct Pipe {
     inner: Mutex<Inner>,
@@ -60,14 +61,16 @@ impl PipeGuard<'_> {
     }
 
     /// Lets smoltcp take the device's next frame, which is this
-    /// connection's: a large payload in it stays there (placed.rs).
+    /// connection's, with a whole segment's payload at `payload` (its
+    /// peek): a large one stays in the frame (placed.rs).
     pub(super) fn ingress(
         &mut self,
         iface: &mut Interface,
         now: smoltcp::time::Instant,
         dev: &mut NetDevice,
+        payload: Option<Range<usize>>,
     ) {
-        let payload = dev.next_payload(MIN_PLACED);
+        let payload = payload.filter(|r| dev.keeps_for(r, MIN_PLACED));
         let Some((s, _, _)) = self.parts().filter(|_| payload.is_some()) else {
             iface.poll_ingress_single(now, dev, &mut self.0.set);
             return;
