@@ -221,21 +221,13 @@ impl Socket {
         }
         // Frames for this node may be waiting for a round (another
         // thread's, or the stack thread's once woken): run it here rather
-        // than sleep until then. The state is let go meanwhile, so a
-        // notification then would be missed by the wait below.
-        if self.stack.waker.has_work() {
-            let seen = self.notified.load(Ordering::Relaxed);
-            let ran = MutexGuard::unlocked(st, || self.stack.waker.help());
-            if ran || self.notified.load(Ordering::Relaxed) != seen {
-                return true;
-            }
-        }
-        let busy = st.opts.busy_poll;
-        if busy > 0 {
-            let until = Instant::now() + Duration::from_micros(busy.into());
-            if self.busy_poll(st, until, deadline) {
-                return true;
-            }
+        // than sleep until then, and with SO_BUSY_POLL look for the
+        // wakeup a while longer.
+        let busy = Duration::from_micros(st.opts.busy_poll.into());
+        if (!busy.is_zero() || self.stack.waker.has_work())
+            && self.busy_poll(st, Instant::now() + busy, deadline)
+        {
+            return true;
         }
         match deadline {
             Some(d) => !self.cond.wait_until(st, d).timed_out(),
@@ -246,12 +238,14 @@ impl Socket {
         }
     }
 
-    /// SO_BUSY_POLL: looks for a notification until `until` with the
-    /// state let go, running the node's pending rounds when nobody is, and
-    /// yielding the core to any thread that can use it; true if one came
-    /// or a round ran. A thread that slept costs its waker a futex call
-    /// and, on an idle core of a virtual machine, tens of microseconds
-    /// before it runs again.
+    /// Looks for a notification until `until` (once, if that has passed)
+    /// with the state let go, running the node's pending rounds when
+    /// nobody is, and yielding the core to any thread that can use it;
+    /// true if one came or a round ran. The state being let go, a
+    /// notification meanwhile would be missed by a wait after this one
+    /// returned false: hence the counter. A thread that slept costs its
+    /// waker a futex call and, on an idle core of a virtual machine, tens
+    /// of microseconds before it runs again (SO_BUSY_POLL).
     fn busy_poll(
         &self,
         st: &mut MutexGuard<'_, SockState>,
