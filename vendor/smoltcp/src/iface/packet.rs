@@ -70,11 +70,13 @@ impl<'p> Packet<'p> {
         }
     }
 
+    /// `lent`: a TCP payload is left out (zts, `phy::LentPayload`).
     pub(crate) fn emit_payload(
         &self,
         _ip_repr: &IpRepr,
         payload: &mut [u8],
         caps: &DeviceCapabilities,
+        lent: bool,
     ) {
         match self.payload() {
             #[cfg(feature = "proto-ipv4")]
@@ -163,12 +165,13 @@ impl<'p> Packet<'p> {
                     }
                 }
 
-                tcp_repr.emit(
-                    &mut TcpPacket::new_unchecked(payload),
-                    &_ip_repr.src_addr(),
-                    &_ip_repr.dst_addr(),
-                    &caps.checksum,
-                );
+                let packet = &mut TcpPacket::new_unchecked(payload);
+                let (src, dst) = (&_ip_repr.src_addr(), &_ip_repr.dst_addr());
+                if lent {
+                    tcp_repr.emit_without_payload(packet, src, dst, &caps.checksum);
+                } else {
+                    tcp_repr.emit(packet, src, dst, &caps.checksum);
+                }
             }
             #[cfg(feature = "socket-dhcpv4")]
             IpPayload::Dhcpv4(udp_repr, dhcp_repr) => udp_repr.emit(

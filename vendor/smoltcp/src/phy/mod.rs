@@ -181,6 +181,25 @@ pub struct PacketMeta {
     /// If `None`, no segmentation will be performed by the device.
     #[cfg(feature = "segmentation-offload")]
     pub segmentation_offload_size: Option<NonZeroU16>,
+
+    /// zts: the packet's TCP payload was left out (its bytes in the
+    /// packet are whatever the buffer held): it is in the sending
+    /// socket's send buffer, as described. Only a socket told to lend
+    /// payloads (`tcp::Socket::set_payload_lending`) sends such packets.
+    pub lent_payload: Option<LentPayload>,
+}
+
+/// zts: where a packet's TCP payload is, when it was not copied in.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
+pub struct LentPayload {
+    /// The address of its first byte, in the socket's send buffer.
+    pub addr: usize,
+    /// Its length.
+    pub len: usize,
+    /// How far into the send buffer it starts: bytes after the oldest
+    /// unacknowledged one (SND.UNA).
+    pub offset: usize,
 }
 
 /// A description of checksum behavior for a particular protocol.

@@ -636,6 +636,10 @@ pub struct Socket<'a> {
     /// segment queued so.
     rx_place_offer: usize,
     rx_placed: usize,
+    /// zts: the offer is for a segment whose payload bytes are not in it.
+    rx_place_required: bool,
+    /// zts: payloads at least this long are lent (0: none are).
+    lend_min: usize,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -792,13 +796,42 @@ impl<'a> Socket<'a> {
     /// reader's memory, as a kernel's queue of packet buffers does.
     pub fn offer_placement(&mut self, len: usize) {
         self.rx_place_offer = len;
+        self.rx_place_required = false;
+    }
+
+    /// zts: as `offer_placement`, for a segment whose payload bytes are
+    /// not in it (a lent payload, `set_payload_lending`): if it cannot be
+    /// queued uncopied, its payload is not taken at all but answered as
+    /// out-of-order data is, by an ACK, so the sender sends it again.
+    pub fn require_placement(&mut self, len: usize) {
+        self.rx_place_offer = len;
+        self.rx_place_required = true;
     }
 
     /// zts: the bytes the last segment queued at the end of the receive
     /// queue without copying them (0 if none); ends any offer.
     pub fn take_placed(&mut self) -> usize {
         self.rx_place_offer = 0;
+        self.rx_place_required = false;
         mem::take(&mut self.rx_placed)
+    }
+
+    /// zts: segments whose payload is at least `min` bytes (0: none) go
+    /// without it, on a device that computes no checksums, their packet
+    /// meta saying where in the send buffer it is (`LentPayload`): a
+    /// receiver in the same address space reads it there, and the bytes
+    /// are copied once between the two applications' memory instead of
+    /// twice. The caller keeps those bytes unchanged while lent, after
+    /// they are acknowledged too (`set_send_held`).
+    pub fn set_payload_lending(&mut self, min: usize) {
+        self.lend_min = min;
+    }
+
+    /// zts: the `held` bytes before the oldest unacknowledged one are
+    /// still lent out: no write goes over them (see
+    /// `RingBuffer::set_held`). Set afresh before each write.
+    pub fn set_send_held(&mut self, held: usize) {
+        self.tx_buffer.set_held(held);
     }
 
     /// zts: as `peek_slice`, from `offset` bytes into the receive queue.
@@ -885,6 +918,8 @@ impl<'a> Socket<'a> {
             sack_immediate: 0,
             rx_place_offer: 0,
             rx_placed: 0,
+            rx_place_required: false,
+            lend_min: 0,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -2272,6 +2307,7 @@ impl<'a> Socket<'a> {
         debug_assert!(self.accepts(cx, ip_repr, repr));
         // zts: an offer is for the segment it was made for only.
         let place_offer = mem::take(&mut self.rx_place_offer);
+        let place_required = mem::take(&mut self.rx_place_required);
 
         // Consider how much the sequence number space differs from the transmit buffer space.
         let (sent_syn, sent_fin) = match self.state {
@@ -2962,6 +2998,17 @@ impl<'a> Socket<'a> {
             self.dsack = Some((start, start + payload_len));
         }
 
+        // zts: a payload that is not in its segment is queued uncopied or
+        // not at all.
+        let placeable = place_offer == payload_len
+            && payload_len == repr.payload.len()
+            && payload_offset == 0
+            && assembler_was_empty;
+        if place_required && !placeable {
+            net_debug!("a lent payload cannot be queued where it is: dropped");
+            return Some(self.ack_reply(ip_repr, repr));
+        }
+
         // Try adding payload octets to the assembler.
         let Ok(contig_len) = self
             .assembler
@@ -2988,11 +3035,7 @@ impl<'a> Socket<'a> {
         );
         // zts: a whole in-order payload the caller offered to keep stays
         // in its segment; only its room in the queue is taken.
-        if place_offer == payload_len
-            && payload_len == repr.payload.len()
-            && payload_offset == 0
-            && assembler_was_empty
-        {
+        if placeable {
             self.rx_placed = payload_len;
         } else {
             let len_written = self.rx_buffer.write_unallocated(payload_offset, payload);
@@ -3360,13 +3403,6 @@ impl<'a> Socket<'a> {
         let mut is_zero_window_probe = false;
         let mut resent = false;
 
-        #[cfg_attr(
-            not(feature = "segmentation-offload"),
-            expect(
-                unused_mut,
-                reason = "The default is not mutated if the segmentation offload feature is not enabled."
-            )
-        )]
         let mut packet_meta = PacketMeta::default();
 
         match self.state {
@@ -3594,6 +3630,21 @@ impl<'a> Socket<'a> {
         // Bailing out if the packet isn't placed in the device buffer allows us
         // to not waste time waiting for the retransmit timer on packets that we know
         // for sure will not be successfully transmitted.
+        // zts: a large payload from the send buffer is lent, not copied,
+        // where the device does not checksum what it sends.
+        if self.lend_min > 0
+            && repr.payload.len() >= self.lend_min
+            && !is_keep_alive
+            && matches!(repr.control, TcpControl::None | TcpControl::Psh)
+            && !cx.checksum_caps().tcp.tx()
+        {
+            packet_meta.lent_payload = Some(crate::phy::LentPayload {
+                addr: repr.payload.as_ptr() as usize,
+                len: repr.payload.len(),
+                offset: repr.seq_number - self.local_seq_no,
+            });
+        }
+
         ip_repr.set_payload_len(repr.buffer_len());
         emit(cx, packet_meta, (ip_repr, repr))?;
 
@@ -10852,4 +10903,7 @@ mod test {
 
     // zts: payload the caller keeps in its segment.
     mod placement;
+
+    // zts: payload lent to the receiver instead of copied into the packet.
+    mod lending;
 }

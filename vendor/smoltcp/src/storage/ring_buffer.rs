@@ -28,6 +28,9 @@ pub struct RingBuffer<'a, T: 'a> {
     storage: ManagedSlice<'a, T>,
     read_at: usize,
     length: usize,
+    /// zts: elements just before `read_at`, dequeued but still in use
+    /// elsewhere (`set_held`): not free for enqueueing.
+    held: usize,
 }
 
 impl<'a, T: 'a> RingBuffer<'a, T> {
@@ -42,7 +45,19 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
             storage: storage.into(),
             read_at: 0,
             length: 0,
+            held: 0,
         }
+    }
+
+    /// zts: the `held` elements just before the read position were
+    /// dequeued but are still read elsewhere (a segment's payload lent to
+    /// its receiver instead of copied): until the caller says otherwise,
+    /// nothing is enqueued over them, and an empty buffer keeps its read
+    /// position instead of starting again at the front. The caller sets
+    /// it afresh before enqueueing, as dequeueing moves the read position.
+    pub fn set_held(&mut self, held: usize) {
+        debug_assert!(held <= self.capacity() - self.length);
+        self.held = held.min(self.capacity() - self.length);
     }
 
     /// zts: the borrowed storage back, to build another buffer on it.
@@ -73,6 +88,8 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
         storage[..tail.len()].copy_from_slice(tail);
         storage[tail.len()..old_len].copy_from_slice(head);
         self.read_at = 0;
+        // zts: held elements stay in the old storage, which the caller has.
+        self.held = 0;
         Ok(core::mem::replace(&mut self.storage, storage))
     }
 
@@ -80,6 +97,7 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
     pub fn clear(&mut self) {
         self.read_at = 0;
         self.length = 0;
+        self.held = 0;
     }
 
     /// Return the maximum number of elements in the ring buffer.
@@ -105,7 +123,7 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
 
     /// Return the number of elements that can be added to the ring buffer.
     pub fn window(&self) -> usize {
-        self.capacity() - self.len()
+        self.capacity() - self.len() - self.held
     }
 
     /// Return the largest number of elements that can be added to the buffer
@@ -213,7 +231,7 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
     where
         F: FnOnce(&'b mut [T]) -> (usize, R),
     {
-        if self.length == 0 {
+        if self.length == 0 && self.held == 0 {
             // Ring is currently empty. Reset `read_at` to optimize
             // for contiguous space.
             self.read_at = 0;

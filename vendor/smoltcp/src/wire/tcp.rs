@@ -1038,6 +1038,35 @@ impl<'a> Repr<'a> {
     ) where
         T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
     {
+        self.emit_with(packet, src_addr, dst_addr, checksum_caps, true)
+    }
+
+    /// zts: as `emit`, but the payload's bytes are left as the buffer
+    /// holds them (a lent payload, `phy::LentPayload`): only its length
+    /// counts. Nothing may then compute the checksum.
+    pub fn emit_without_payload<T>(
+        &self,
+        packet: &mut Packet<&mut T>,
+        src_addr: &IpAddress,
+        dst_addr: &IpAddress,
+        checksum_caps: &ChecksumCapabilities,
+    ) where
+        T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
+    {
+        debug_assert!(!checksum_caps.tcp.tx());
+        self.emit_with(packet, src_addr, dst_addr, checksum_caps, false)
+    }
+
+    fn emit_with<T>(
+        &self,
+        packet: &mut Packet<&mut T>,
+        src_addr: &IpAddress,
+        dst_addr: &IpAddress,
+        checksum_caps: &ChecksumCapabilities,
+        with_payload: bool,
+    ) where
+        T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
+    {
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
         packet.set_seq_number(self.seq_number);
@@ -1084,11 +1113,13 @@ impl<'a> Repr<'a> {
             }
         }
         packet.set_urgent_at(0);
-        // zts: see `copy_in_pieces`.
-        crate::storage::copy_in_pieces(
-            &mut packet.payload_mut()[..self.payload.len()],
-            self.payload,
-        );
+        if with_payload {
+            // zts: see `copy_in_pieces`.
+            crate::storage::copy_in_pieces(
+                &mut packet.payload_mut()[..self.payload.len()],
+                self.payload,
+            );
+        }
 
         if checksum_caps.tcp.tx() {
             packet.fill_checksum(src_addr, dst_addr)

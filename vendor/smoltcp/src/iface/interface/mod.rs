@@ -833,6 +833,13 @@ impl Interface {
 }
 
 impl InterfaceInner {
+    /// zts: for sockets' scripted cases on a device that computes no
+    /// checksums.
+    #[cfg(test)]
+    pub(crate) fn set_checksum_caps(&mut self, checksum: crate::phy::ChecksumCapabilities) {
+        self.caps.checksum = checksum;
+    }
+
     #[allow(unused)] // unused depending on which sockets are enabled
     pub(crate) fn now(&self) -> Instant {
         self.now
@@ -1287,12 +1294,15 @@ impl InterfaceInner {
         };
 
         // Emit function for the IP header and payload.
-        let emit_ip = |repr: &IpRepr, tx_buffer: &mut [u8]| {
+        // zts: `lent` leaves a lent TCP payload out; a packet cut into
+        // fragments here is whole in the fragment buffer.
+        let emit_ip = |repr: &IpRepr, tx_buffer: &mut [u8], lent: bool| {
             repr.emit(&mut *tx_buffer, &self.caps.checksum);
 
             let payload = &mut tx_buffer[repr.header_len()..];
-            packet.emit_payload(repr, payload, &caps)
+            packet.emit_payload(repr, payload, &caps, lent)
         };
+        let lent = meta.lent_payload.is_some();
 
         let total_ip_len = ip_repr.buffer_len();
 
@@ -1352,7 +1362,7 @@ impl InterfaceInner {
                         frag.sent_bytes = first_frag_ip_len;
 
                         // Emit the IP header to the buffer.
-                        emit_ip(&ip_repr, &mut frag.buffer);
+                        emit_ip(&ip_repr, &mut frag.buffer, false);
 
                         let mut ipv4_packet = Ipv4Packet::new_unchecked(&mut frag.buffer[..]);
                         frag.ipv4.ident = ipv4_id;
@@ -1402,7 +1412,7 @@ impl InterfaceInner {
                             tx_buffer = &mut tx_buffer[EthernetFrame::<&[u8]>::header_len()..];
                         }
 
-                        emit_ip(&ip_repr, tx_buffer);
+                        emit_ip(&ip_repr, tx_buffer, lent);
                     });
 
                     Ok(())
@@ -1432,7 +1442,7 @@ impl InterfaceInner {
                             tx_buffer = &mut tx_buffer[EthernetFrame::<&[u8]>::header_len()..];
                         }
 
-                        emit_ip(&ip_repr, tx_buffer);
+                        emit_ip(&ip_repr, tx_buffer, lent);
                     });
                     Ok(())
                 }
