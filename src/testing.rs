@@ -48,7 +48,7 @@ impl MemPort {
     pub fn take(&self) -> Vec<Vec<u8>> {
         let mut out = VecDeque::new();
         self.link.fifo.drain_into(&mut out);
-        out.into()
+        out.into_iter().map(|f| f.fill()).collect()
     }
 }
 
@@ -87,5 +87,5 @@ pub fn vxlan_receive(dgram: &[u8], from_peer: bool) -> (Option<Vec<u8>>, Snapsho
     crate::tap::vxlan::receive_for_fuzzing(dgram, from_peer, 42, &link);
     let mut out = VecDeque::new();
     link.fifo.drain_into(&mut out);
-    (out.pop_front(), link.stats.snapshot())
+    (out.pop_front().map(|f| f.fill()), link.stats.snapshot())
 }

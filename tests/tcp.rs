@@ -8,7 +8,7 @@ use std::thread;
 use zts::ffi::errno::zts_errno;
 use zts::ffi::io::*;
 use zts::ffi::node::*;
-use zts::ffi::options::zts_fcntl;
+use zts::ffi::options::{zts_fcntl, zts_ioctl};
 use zts::ffi::poll::zts_poll;
 use zts::ffi::socket::*;
 
@@ -152,6 +152,66 @@ fn large_segments_read_back_exactly_through_peeks_and_odd_reads() {
     ok(zts_shutdown(c, libc::SHUT_WR));
     assert_eq!(read(s, &mut buf), 0);
     for fd in [c, s, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(na));
+    ok(zts_node_free(nb));
+}
+
+/// Large payloads cross between nodes of one process lent from the
+/// sender's buffer (tap/lent.rs): they read back exact after the sender
+/// reset and dropped its connection, and while another connection of its
+/// node writes (it does not get the buffer the loans read).
+#[test]
+fn lent_payloads_read_back_after_their_sender_is_gone() {
+    let seg = "tcp-lent?mtu=65535";
+    let na = node(seg, &["10.9.18.1/24"]);
+    let nb = node(seg, &["10.9.18.2/24"]);
+    let l = listener(na, sa("10.9.18.1:84"), 2);
+    let data = pattern(192 << 10, 12);
+    let c = tcp(nb, libc::AF_INET);
+    ok(connect(c, sa("10.9.18.1:84")));
+    let (s, _) = accept(l);
+    write_all(c, &data);
+    // Every byte queued at the receiver, none read.
+    let queued = || {
+        let mut n: libc::c_int = 0;
+        // SAFETY: n is valid for the call.
+        ok(unsafe { zts_ioctl(s, libc::FIONREAD, (&mut n as *mut libc::c_int).cast()) });
+        n as usize
+    };
+    for _ in 0..10_000 {
+        if queued() == data.len() {
+            break;
+        }
+        zts::testing::settle(na).unwrap();
+    }
+    assert_eq!(queued(), data.len());
+    linger_zero(c);
+    ok(zts_close(c));
+    // The reset went and the connection is gone.
+    zts::testing::settle(nb).unwrap();
+    // Another connection from the same node writes meanwhile, into the
+    // send buffer storage the pool has (a receive buffer of another size
+    // leaves it to the send buffer).
+    let other = pattern(192 << 10, 14);
+    let c2 = tcp(nb, libc::AF_INET);
+    ok(set_int(c2, libc::SOL_SOCKET, libc::SO_RCVBUF, 64 << 10));
+    ok(connect(c2, sa("10.9.18.1:84")));
+    let (s2, _) = accept(l);
+    write_all(c2, &other);
+    let mut got = vec![0u8; data.len()];
+    let mut at = 0;
+    while at < got.len() {
+        let n = read(s, &mut got[at..]);
+        assert!(n > 0, "read at {at}: errno {}", errno());
+        at += n as usize;
+    }
+    assert!(got == data, "the lent bytes read back as sent");
+    expect_err(read(s, &mut got), libc::ECONNRESET);
+    ok(zts_close(c2));
+    assert_eq!(read_to_end(s2), other);
+    for fd in [s, s2, l] {
         ok(zts_close(fd));
     }
     ok(zts_node_free(na));
@@ -406,20 +466,7 @@ fn reset_by_peer_gives_econnreset_then_epipe() {
     let c = tcp(n, libc::AF_INET);
     ok(connect(c, sa("10.9.8.1:96")));
     let (s, _) = accept(l);
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: linger is valid for the call.
-    ok(unsafe {
-        zts::ffi::options::zts_setsockopt(
-            s,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const _ as *const _,
-            std::mem::size_of::<libc::linger>() as u32,
-        )
-    });
+    linger_zero(s);
     ok(zts_close(s));
     let mut buf = [0u8; 8];
     expect_err(read(c, &mut buf), libc::ECONNRESET);

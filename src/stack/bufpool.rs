@@ -71,6 +71,24 @@ pub fn recycle_buffer(buf: tcp::SocketBuffer<'static>) {
     }
 }
 
+/// A send buffer no socket uses but loans may still read (tap/lent.rs):
+/// recycled when dropped.
+pub struct Retired(Option<tcp::SocketBuffer<'static>>);
+
+impl Retired {
+    pub fn new(buf: tcp::SocketBuffer<'static>) -> Retired {
+        Retired(Some(buf))
+    }
+}
+
+impl Drop for Retired {
+    fn drop(&mut self) {
+        if let Some(buf) = self.0.take() {
+            recycle_buffer(buf);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 
 use crate::tap::fifo::FrameFifo;
 use crate::tap::gso;
+use crate::tap::lent::{Frame, Lender, Loan};
 use crate::tap::link::Link;
 use crate::tap::{MacAddr, Tap, is_group};
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
@@ -200,13 +201,19 @@ fn peek_ip(ip: &[u8]) -> Option<Peek> {
 
 pub struct NetDevice {
     rx: Arc<FrameFifo>,
-    pending: VecDeque<Vec<u8>>,
+    pending: VecDeque<Frame>,
     out: Out,
     mtu: usize,
     /// The next frame smoltcp reads is kept in `kept` (`keep_next`).
     keep_next: bool,
-    kept: Cell<Option<Vec<u8>>>,
+    kept: Cell<Option<Kept>>,
+    /// Whose payloads segments sent now lend, and how many bytes its app
+    /// wrote before its oldest unacknowledged one (`lend_from`).
+    lending: Option<(Arc<Lender>, u64)>,
 }
+
+/// A frame kept after smoltcp read it, with its payload's loan if lent.
+pub type Kept = (Vec<u8>, Option<Loan>);
 
 struct Out {
     /// None for the loopback network.
@@ -216,6 +223,35 @@ struct Out {
 }
 
 impl Out {
+    /// Whether frames may carry lent payloads (`lent`): back to the node
+    /// itself, or on a wire that takes them to stacks of this process.
+    fn lends(&self) -> bool {
+        self.tap
+            .as_ref()
+            .is_none_or(|(tap, link)| link.pcap.is_none() && tap.lends())
+    }
+
+    /// A frame that may carry a lent payload: as it is to the node itself
+    /// or a stack on the same switch; otherwise filled first.
+    fn send_frame(&self, frame: Frame, mss: Option<usize>) {
+        if frame.loan.is_none() {
+            return match mss {
+                Some(mss) => self.send_large(frame.bytes, mss),
+                None => self.send(frame.bytes),
+            };
+        }
+        let Some((tap, link)) = &self.tap else {
+            self.own.push_frame(frame);
+            return;
+        };
+        if frame.bytes[..6] == self.mac {
+            self.own.push_frame(frame);
+            return;
+        }
+        link.sent(&frame.bytes);
+        tap.send_frame(frame, mss);
+    }
+
     fn send(&self, mut frame: Vec<u8>) {
         let Some((tap, link)) = &self.tap else {
             self.own.push(frame);
@@ -282,6 +318,7 @@ impl NetDevice {
             mtu: link.mtu,
             keep_next: false,
             kept: Cell::new(None),
+            lending: None,
             out: Out {
                 own: link.fifo.clone(),
                 tap: Some((tap, link)),
@@ -303,6 +340,7 @@ impl NetDevice {
             mtu,
             keep_next: false,
             kept: Cell::new(None),
+            lending: None,
         }
     }
 
@@ -334,7 +372,7 @@ impl NetDevice {
         if self.pending.is_empty() {
             self.rx.drain_into(&mut self.pending);
         }
-        let frame = self.pending.front()?;
+        let frame = &self.pending.front()?.bytes;
         let at = if self.out.tap.is_some() { 14 } else { 0 };
         let ip = match self.out.tap {
             Some(_) => match EthernetFrame::new_checked(&frame[..]) {
@@ -361,7 +399,26 @@ impl NetDevice {
     pub fn keeps_for(&self, payload: &Range<usize>, min: usize) -> bool {
         self.pending
             .front()
-            .is_some_and(|f| payload.len() >= min && 2 * payload.len() >= f.capacity())
+            .is_some_and(|f| payload.len() >= min && 2 * payload.len() >= f.bytes.capacity())
+    }
+
+    /// Whether the next frame's payload is lent: smoltcp must keep it
+    /// uncopied or drop it (`require_placement`), since its bytes are not
+    /// in the frame.
+    pub fn next_is_lent(&self) -> bool {
+        self.pending.front().is_some_and(|f| f.loan.is_some())
+    }
+
+    /// Whether segments sent now may lend their payloads.
+    pub fn lends(&self) -> bool {
+        self.out.lends()
+    }
+
+    /// Segments sent from now on lend payloads of `lender`'s connection,
+    /// whose app wrote `una` bytes before its oldest unacknowledged one;
+    /// None to stop.
+    pub fn lend_from(&mut self, lending: Option<(Arc<Lender>, u64)>) {
+        self.lending = lending;
     }
 
     /// The next frame smoltcp reads stays here after it, for `take_kept`.
@@ -370,7 +427,7 @@ impl NetDevice {
     }
 
     /// The frame kept by `keep_next`, once smoltcp read it.
-    pub fn take_kept(&mut self) -> Option<Vec<u8>> {
+    pub fn take_kept(&mut self) -> Option<Kept> {
         self.keep_next = false;
         self.kept.take()
     }
@@ -386,11 +443,17 @@ impl phy::Device for NetDevice {
         }
         let frame = self.pending.pop_front()?;
         let keep = std::mem::take(&mut self.keep_next).then_some(&self.kept);
-        Some((RxToken { frame, keep }, TxToken::new(&self.out)))
+        // Only a frame kept for its payload reads it from the loan.
+        let (frame, loan) = match keep {
+            Some(_) => (frame.bytes, frame.loan),
+            None => (frame.fill(), None),
+        };
+        let rx = RxToken { frame, loan, keep };
+        Some((rx, TxToken::new(&self.out, self.lending.as_ref())))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken::new(&self.out))
+        Some(TxToken::new(&self.out, self.lending.as_ref()))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -419,15 +482,17 @@ impl phy::Device for NetDevice {
 
 pub struct RxToken<'a> {
     frame: Vec<u8>,
+    /// Its payload, if lent (only to a frame that is kept).
+    loan: Option<Loan>,
     /// Where the frame stays once read, if it is to.
-    keep: Option<&'a Cell<Option<Vec<u8>>>>,
+    keep: Option<&'a Cell<Option<Kept>>>,
 }
 
 impl phy::RxToken for RxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let r = f(&self.frame);
         match self.keep {
-            Some(slot) => slot.set(Some(self.frame)),
+            Some(slot) => slot.set(Some((self.frame, self.loan))),
             None => crate::tap::frames::give(self.frame),
         }
         r
@@ -436,28 +501,59 @@ impl phy::RxToken for RxToken<'_> {
 
 pub struct TxToken<'a> {
     out: &'a Out,
+    lending: Option<&'a (Arc<Lender>, u64)>,
     /// The size of the pieces, for a segment larger than the MTU.
     mss: Option<usize>,
+    /// Where the payload is, if smoltcp left it out.
+    lent: Option<phy::LentPayload>,
 }
 
 impl<'a> TxToken<'a> {
-    fn new(out: &'a Out) -> Self {
-        TxToken { out, mss: None }
+    fn new(out: &'a Out, lending: Option<&'a (Arc<Lender>, u64)>) -> Self {
+        TxToken {
+            out,
+            lending,
+            mss: None,
+            lent: None,
+        }
+    }
+
+    /// The frame smoltcp emitted, its payload lent if it was left out and
+    /// may be; otherwise copied in now, while smoltcp holds the buffer.
+    fn with_payload(&self, bytes: Vec<u8>) -> Frame {
+        let Some(p) = self.lent else {
+            return bytes.into();
+        };
+        let loan = self
+            .lending
+            .filter(|_| self.out.lends())
+            .and_then(|(lender, una)| lender.lend(una + p.offset as u64, p.addr, p.len));
+        let frame = Frame { bytes, loan };
+        if frame.loan.is_some() {
+            return frame;
+        }
+        let mut bytes = frame.bytes;
+        let at = bytes.len() - p.len;
+        // SAFETY: smoltcp left out `p.len` bytes at `p.addr` in the
+        // socket's send buffer, which it borrows until this token is
+        // consumed: they are valid and unchanged now.
+        let payload = unsafe { std::slice::from_raw_parts(p.addr as *const u8, p.len) };
+        smoltcp::storage::copy_in_pieces(&mut bytes[at..], payload);
+        bytes.into()
     }
 }
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = crate::tap::frames::take(len);
-        let r = f(&mut frame);
-        match self.mss {
-            Some(mss) => self.out.send_large(frame, mss),
-            None => self.out.send(frame),
-        }
+        let mut bytes = crate::tap::frames::take(len);
+        let r = f(&mut bytes);
+        let frame = self.with_payload(bytes);
+        self.out.send_frame(frame, self.mss);
         r
     }
 
     fn set_meta(&mut self, meta: phy::PacketMeta) {
         self.mss = meta.segmentation_offload_size.map(|n| usize::from(n.get()));
+        self.lent = meta.lent_payload;
     }
 }

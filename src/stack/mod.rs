@@ -541,7 +541,7 @@ impl Stack {
             let step = tcp::pump_conn(net.ip_mtu, c, now);
             let mut p = c.lock();
             let before = p.tcp().state();
-            while net.iface.poll_egress(smol, &mut net.device, p.set()) != PollResult::None {}
+            p.egress(&mut net.iface, smol, &mut net.device);
             let changed = p.tcp().state() != before;
             let mut at = net.iface.poll_at(smol, p.set());
             drop(p);

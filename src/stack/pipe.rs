@@ -9,14 +9,17 @@
 //! Lock order: the node's stack lock, then a pipe, then the app socket's
 //! state. The app never holds a pipe while it blocks or runs rounds.
 
+use super::bufpool::Retired;
 use super::device::NetDevice;
 use super::placed::{MIN_PLACED, Placed};
 use super::tune::Tune;
-use crate::socket::SockState;
+use crate::socket::{SockState, Socket};
+use crate::tap::lent::Lender;
 use parking_lot::{Mutex, MutexGuard};
-use smoltcp::iface::{Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use std::ops::Range;
+use std::sync::Arc;
 
 pub struct Pipe {
     inner: Mutex<Inner>,
@@ -30,13 +33,23 @@ struct Inner {
     tune: Tune,
     /// Received payload smoltcp left in its frames.
     placed: Placed,
+    /// Lends sent payloads to receivers in this process (tap/lent.rs).
+    lender: Arc<Lender>,
 }
 
 pub struct PipeGuard<'a>(MutexGuard<'a, Inner>);
 
+/// A live connection's socket, buffer tuning, held payload and lender.
+pub(super) type Parts<'a> = (
+    &'a mut tcp::Socket<'static>,
+    &'a mut Tune,
+    &'a mut Placed,
+    &'a Arc<Lender>,
+);
+
 impl Pipe {
     /// A pipe holding `s`, in a socket set of its own (conns.rs).
-    pub(super) fn new(s: tcp::Socket<'static>, tune: Tune) -> Pipe {
+    pub(super) fn new(s: tcp::Socket<'static>, tune: Tune, lender: Arc<Lender>) -> Pipe {
         let mut set = SocketSet::new(Vec::with_capacity(1));
         let handle = Some(set.add(s));
         Pipe {
@@ -45,12 +58,42 @@ impl Pipe {
                 handle,
                 tune,
                 placed: Placed::default(),
+                lender,
             }),
         }
     }
 
     pub fn lock(&self) -> PipeGuard<'_> {
         PipeGuard(self.inner.lock())
+    }
+
+    fn try_lock(&self) -> Option<PipeGuard<'_>> {
+        self.inner.try_lock().map(PipeGuard)
+    }
+}
+
+/// Loans of `sock`'s connection came back while its writer was short of
+/// room: tells the writer the room there is now, from the thread that
+/// gave them back (the reader's, as a kernel's reader frees the room a
+/// writer waits for), or through the stack where a lock is taken. This
+/// thread may hold other connections' locks, so it only tries these.
+pub(super) fn loans_back(sock: &Arc<Socket>) {
+    let told = || -> Option<()> {
+        let pipe = sock.state.try_lock()?.pipe.clone()?;
+        let mut p = pipe.try_lock()?;
+        let room = p.room()?;
+        let mut st = sock.state.try_lock()?;
+        drop(p);
+        if room > st.tx_free {
+            st.tx_free = room;
+            if st.writable() {
+                sock.notify(&st);
+            }
+        }
+        Some(())
+    };
+    if told().is_none() {
+        sock.stack.touch(sock);
     }
 }
 
@@ -71,40 +114,95 @@ impl PipeGuard<'_> {
         payload: Option<Range<usize>>,
     ) {
         let payload = payload.filter(|r| dev.keeps_for(r, MIN_PLACED));
-        let Some((s, _, _)) = self.parts().filter(|_| payload.is_some()) else {
+        let Some((s, ..)) = self.parts().filter(|_| payload.is_some()) else {
             iface.poll_ingress_single(now, dev, &mut self.0.set);
             return;
         };
         let queued = s.recv_queue();
-        s.offer_placement(payload.as_ref().map_or(0, |r| r.len()));
+        let len = payload.as_ref().map_or(0, |r| r.len());
+        if dev.next_is_lent() {
+            s.require_placement(len);
+        } else {
+            s.offer_placement(len);
+        }
         dev.keep_next();
         iface.poll_ingress_single(now, dev, &mut self.0.set);
         let kept = dev.take_kept();
-        let Some((s, _, placed)) = self.parts() else {
+        let Some((s, _, placed, _)) = self.parts() else {
             return;
         };
         match (s.take_placed(), kept, payload) {
-            (n, Some(frame), Some(payload)) if n > 0 => placed.push(queued, frame, payload),
+            (n, Some((frame, loan)), Some(payload)) if n > 0 => {
+                placed.push(queued, frame, payload, loan)
+            }
             // Queued uncopied with no frame to read it from: never hand
             // the reader the buffer's stale bytes.
             (n, None, _) if n > 0 => s.abort(),
-            (_, kept, _) => kept.into_iter().for_each(crate::tap::frames::give),
+            (_, kept, _) => kept
+                .into_iter()
+                .for_each(|(f, _)| crate::tap::frames::give(f)),
         }
     }
 
-    fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
-        self.parts().map(|(s, _, _)| s)
+    /// Lets smoltcp send what this connection has to send, its large
+    /// payloads lent where the device takes them to this process.
+    pub(super) fn egress(
+        &mut self,
+        iface: &mut Interface,
+        now: smoltcp::time::Instant,
+        dev: &mut NetDevice,
+    ) {
+        let lends = dev.lends();
+        let inner = &mut *self.0;
+        if let Some(h) = inner.handle {
+            let s = inner.set.get_mut::<tcp::Socket>(h);
+            s.set_payload_lending(if lends { MIN_PLACED } else { 0 });
+            if lends {
+                dev.lend_from(Some((inner.lender.clone(), una(s, &inner.tune))));
+            }
+        }
+        while iface.poll_egress(now, dev, &mut inner.set) != PollResult::None {}
+        dev.lend_from(None);
     }
 
-    fn parts(&mut self) -> Option<(&mut tcp::Socket<'static>, &mut Tune, &mut Placed)> {
+    /// Bytes a write can queue now, the lent ones kept aside (noting
+    /// whether the writer is short of room, `hold_lent`).
+    fn room(&mut self) -> Option<usize> {
+        let inner = &mut *self.0;
+        let s = inner.set.get_mut::<tcp::Socket>(inner.handle?);
+        let held = hold_lent(s, &inner.tune, &inner.lender);
+        Some(send_room(s).saturating_sub(held))
+    }
+
+    /// Whether bytes of this connection are lent out now.
+    pub(super) fn lent(&self) -> bool {
+        self.0.lender.lent()
+    }
+
+    /// Keeps `storage` of this connection's send buffer until no loan
+    /// reads it.
+    pub(super) fn retire(&self, storage: tcp::SocketBuffer<'static>) {
+        self.0.lender.park(Box::new(Retired::new(storage)));
+    }
+
+    fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
+        self.parts().map(|(s, ..)| s)
+    }
+
+    fn parts(&mut self) -> Option<Parts<'_>> {
         let inner = &mut *self.0;
         let h = inner.handle?;
-        Some((inner.set.get_mut(h), &mut inner.tune, &mut inner.placed))
+        Some((
+            inner.set.get_mut(h),
+            &mut inner.tune,
+            &mut inner.placed,
+            &inner.lender,
+        ))
     }
 
     /// The stack's view with the connection's buffer tuning and the
     /// payload held for it.
-    pub(super) fn tcp_and_tune(&mut self) -> (&mut tcp::Socket<'static>, &mut Tune, &mut Placed) {
+    pub(super) fn tcp_and_tune(&mut self) -> Parts<'_> {
         self.parts()
             .expect("a live connection's socket is in its pipe")
     }
@@ -125,7 +223,7 @@ impl PipeGuard<'_> {
     /// true in the second value if the read opened the window enough that
     /// the stack should tell the peer.
     pub fn read(&mut self, buf: &mut [u8], peek: bool, st: &mut SockState) -> (usize, bool) {
-        let Some((s, tune, placed)) = self.parts() else {
+        let Some((s, tune, placed, _)) = self.parts() else {
             st.rx_queued = 0;
             return (0, false);
         };
@@ -149,17 +247,42 @@ impl PipeGuard<'_> {
 
     /// Queues as much of `buf` as fits; returns how much did.
     pub fn write(&mut self, buf: &[u8], st: &mut SockState) -> usize {
-        let Some((s, tune, _)) = self.parts() else {
+        let inner = &mut *self.0;
+        let Some(h) = inner.handle else {
             st.tx_free = 0;
             return 0;
         };
-        tune.before_write(s, buf.len());
+        let (s, tune, lender) = (
+            inner.set.get_mut::<tcp::Socket>(h),
+            &mut inner.tune,
+            &inner.lender,
+        );
+        let held = hold_lent(s, tune, lender);
+        if let Some(old) = tune.before_write(s, buf.len(), held) {
+            lender.park(Box::new(Retired::new(old)));
+        }
         let n = s.send_slice(buf).unwrap_or(0);
         tune.wrote(n);
-        st.tx_free = send_room(s);
+        let held = hold_lent(s, tune, lender);
+        st.tx_free = send_room(s).saturating_sub(held);
         st.tx_capacity = s.send_capacity();
         n
     }
+}
+
+/// Bytes the app wrote before the oldest unacknowledged one.
+fn una(s: &tcp::Socket, tune: &Tune) -> u64 {
+    tune.written() - s.send_queue() as u64
+}
+
+/// Keeps the bytes still lent after their ACK from being written over;
+/// how many there are.
+pub(super) fn hold_lent(s: &mut tcp::Socket<'static>, tune: &Tune, lender: &Lender) -> usize {
+    let cap = s.send_capacity();
+    let room = send_room(s);
+    let held = lender.held(una(s, tune), |held| room.saturating_sub(held) * 3 < cap);
+    s.set_send_held(held);
+    held
 }
 
 /// Bytes a write can queue now.

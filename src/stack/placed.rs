@@ -10,6 +10,7 @@
 //! were; only its bytes there are stale, and never read.
 
 use crate::tap::frames;
+use crate::tap::lent::Loan;
 use smoltcp::socket::tcp;
 use smoltcp::storage::copy_in_pieces;
 use std::collections::VecDeque;
@@ -33,21 +34,39 @@ struct Held {
     frame: Vec<u8>,
     /// The payload's bytes not yet read, in `frame`.
     left: Range<usize>,
+    /// Where the payload's bytes are when the frame does not hold them
+    /// (tap/lent.rs), and where in the frame it starts.
+    loan: Option<(Loan, usize)>,
 }
 
 impl Held {
     fn bytes(&self) -> &[u8] {
-        &self.frame[self.left.clone()]
+        match &self.loan {
+            Some((loan, start)) => &loan.bytes()[self.left.start - start..self.left.end - start],
+            None => &self.frame[self.left.clone()],
+        }
     }
 }
 
 impl Placed {
     /// smoltcp queued `frame[payload]` without copying it, `queued` bytes
-    /// past the start of the queue (at its end).
-    pub fn push(&mut self, queued: usize, frame: Vec<u8>, payload: Range<usize>) {
+    /// past the start of the queue (at its end); its bytes are the
+    /// `loan`'s if it has one.
+    pub fn push(
+        &mut self,
+        queued: usize,
+        frame: Vec<u8>,
+        payload: Range<usize>,
+        loan: Option<Loan>,
+    ) {
         debug_assert!(payload.end <= frame.len());
+        debug_assert!(
+            loan.as_ref()
+                .is_none_or(|l| l.bytes().len() == payload.len())
+        );
         self.held.push_back(Held {
             at: self.read + queued as u64,
+            loan: loan.map(|l| (l, payload.start)),
             frame,
             left: payload,
         });
@@ -205,7 +224,7 @@ mod tests {
                 let mut frame = vec![0xee; 4];
                 frame.extend_from_slice(data);
                 let end = frame.len();
-                held.push(queued, frame, 4..end);
+                held.push(queued, frame, 4..end, None);
             }
         }
 

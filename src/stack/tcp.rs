@@ -15,11 +15,12 @@ use super::Net;
 use super::admit::SynRoom;
 use super::bufpool;
 use super::conns::Tuple;
-use super::pipe::{Pipe, PipeGuard, send_room};
+use super::pipe::{Pipe, PipeGuard, hold_lent, send_room};
 use super::tune::Tune;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
 use crate::socket::{Phase, Proto, SockState, Socket};
+use crate::tap::lent::Lender;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::time::Duration;
@@ -73,16 +74,23 @@ impl Conn {
     ) -> Conn {
         let (rx_queued, rx_capacity, tx_free) = (s.recv_queue(), s.recv_capacity(), send_room(&s));
         let tx_capacity = s.send_capacity();
+        // A loan coming back may be the room a writer waits for.
+        let app = Arc::downgrade(&sock);
+        let lender = Lender::new(Box::new(move || {
+            if let Some(sock) = app.upgrade() {
+                super::pipe::loans_back(&sock);
+            }
+        }));
         // A detached connection's socket may be its listener, whose lock
         // the caller holds.
         let (pipe, deadline, opts_generation) = if detached {
             let tune = Tune::new(&s, 0, true, true);
-            (Arc::new(Pipe::new(s, tune)), None, 0)
+            (Arc::new(Pipe::new(s, tune, lender)), None, 0)
         } else {
             let mut st = sock.state.lock();
             let o = &st.opts;
             let tune = Tune::new(&s, o.tcp_buf_max, o.rcvbuf_locked, o.sndbuf_locked);
-            let pipe = Arc::new(Pipe::new(s, tune));
+            let pipe = Arc::new(Pipe::new(s, tune, lender));
             st.pipe = Some(pipe.clone());
             st.rx_queued = rx_queued;
             st.rx_capacity = rx_capacity;
@@ -125,8 +133,16 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        if let Some(s) = self.lock().take() {
-            bufpool::recycle(s);
+        let mut p = self.lock();
+        match p.take() {
+            // Its send buffer stays until the bytes lent from it are back.
+            Some(smoltcp::socket::Socket::Tcp(s)) if p.lent() => {
+                let (rx, tx) = s.into_buffers();
+                bufpool::recycle_buffer(rx);
+                p.retire(tx);
+            }
+            Some(s) => bufpool::recycle(s),
+            None => {}
         }
     }
 }
@@ -251,7 +267,7 @@ fn finished(s: &tcp::Socket) -> bool {
 
 pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
     let mut p = c.pipe.lock();
-    let (s, tune, placed) = p.tcp_and_tune();
+    let (s, tune, placed, lender) = p.tcp_and_tune();
     if c.detached {
         // Its connect (if any) ended: no deadline keeps waking it.
         c.deadline = None;
@@ -330,7 +346,8 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
         }
         // App threads read and write smoltcp's buffers themselves; tell
         // the ones waiting when there is more to read or room to write.
-        let (rx_queued, tx_free) = (s.recv_queue(), send_room(s));
+        let held = hold_lent(s, tune, lender);
+        let (rx_queued, tx_free) = (s.recv_queue(), send_room(s).saturating_sub(held));
         let more_room = tx_free > st.tx_free;
         changed |= rx_queued > st.rx_queued;
         st.rx_queued = rx_queued;
@@ -361,7 +378,7 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
     let connected = st.phase == Phase::Connected;
     drop(st);
     c.release_at = if connected {
-        tune.on_pump(s, now)
+        tune.on_pump(s, now, lender.lent())
     } else {
         None
     };

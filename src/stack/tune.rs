@@ -143,28 +143,41 @@ impl Tune {
 
     /// Before a write of `want` bytes: if it does not fit, grows the send
     /// buffer to twice what goes out in an RTT, so the buffer is not what
-    /// limits what may be in flight.
-    pub fn before_write(&mut self, s: &mut tcp::Socket<'static>, want: usize) {
+    /// limits what may be in flight. `held` bytes in it are acknowledged
+    /// but still lent (tap/lent.rs): the peer's reader has them, as it
+    /// would have them in its own buffer, so they count beside what the
+    /// windows allow. Returns the old storage of a buffer that grew: loans
+    /// may still read it (pipe.rs).
+    pub fn before_write(
+        &mut self,
+        s: &mut tcp::Socket<'static>,
+        want: usize,
+        held: usize,
+    ) -> Option<tcp::SocketBuffer<'static>> {
         let cap = s.send_capacity();
-        if cap >= self.tx_max || cap - s.send_queue() >= want {
-            return;
+        if cap >= self.tx_max || (cap - s.send_queue()).saturating_sub(held) >= want {
+            return None;
         }
         // The peer's window and the congestion window both allow more in
         // flight than this buffer holds (as when holes wait to be filled
         // on a reordering path): the buffer would be the limit. The
         // congestion window counts what is in the network; what the peer
         // SACKed is out of it but still held here.
-        let allowed = s.send_window().min(s.congestion_window() + s.send_sacked());
+        let allowed = s.send_window().min(s.congestion_window() + s.send_sacked()) + held;
         if allowed > cap {
-            grow(s, Side::Tx, allowed, self.tx_max);
-            return;
+            return grow_send(s, allowed, self.tx_max);
         }
         // The rate is taken between writes that found the buffer full,
         // so writes that fit cost nothing here.
-        let Some(rtt) = self.rtt else { return };
-        if let Some(per_rtt) = self.writes.per_rtt(self.written, rtt, Instant::now()) {
-            grow(s, Side::Tx, 2 * per_rtt + SLACK, self.tx_max);
-        }
+        let per_rtt = self
+            .writes
+            .per_rtt(self.written, self.rtt?, Instant::now())?;
+        grow_send(s, 2 * per_rtt + SLACK, self.tx_max)
+    }
+
+    /// Bytes the app has written, in all.
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     /// The app queued `n` bytes.
@@ -186,7 +199,13 @@ impl Tune {
     /// pages back; the instant the stack should look again, if any. The
     /// countdown runs on through traffic (it starts again when it finds
     /// bytes moved), so a busy connection is not kicked at every read.
-    pub fn on_pump(&mut self, s: &mut tcp::Socket<'static>, now: Instant) -> Option<Instant> {
+    /// While bytes are `lent` the pages stay.
+    pub fn on_pump(
+        &mut self,
+        s: &mut tcp::Socket<'static>,
+        now: Instant,
+        lent: bool,
+    ) -> Option<Instant> {
         if self.resident < RESIDENT_MIN {
             self.release_at = None;
             return None;
@@ -195,7 +214,7 @@ impl Tune {
         let idle = s.recv_queue() == 0 && s.send_queue() == 0;
         match self.release_at {
             Some((at, then)) if now >= at => {
-                if idle && then == moved {
+                if idle && then == moved && !lent {
                     let (rx, tx) = s.idle_buffer_storage();
                     rx.into_iter().chain(tx).for_each(pages::release);
                     self.resident = 0;
@@ -218,25 +237,52 @@ enum Side {
 }
 
 /// Moves one of the socket's buffers onto storage of `want` bytes, rounded
-/// up to a power of two (so the pool can reuse it) within `max`; false if
-/// it is already that large.
-fn grow(s: &mut tcp::Socket<'static>, side: Side, want: usize, max: usize) -> bool {
+/// up to a power of two (so the pool can reuse it) within `max`: the old
+/// storage, or on failure the new one; None if it is already that large.
+fn move_to_larger(
+    s: &mut tcp::Socket<'static>,
+    side: Side,
+    want: usize,
+    max: usize,
+) -> Option<Result<Buffer, Buffer>> {
     let cap = match side {
         Side::Rx => s.recv_capacity(),
         Side::Tx => s.send_capacity(),
     };
     let len = want.next_power_of_two().min(max);
     if len <= cap {
-        return false;
+        return None;
     }
-    let old = match (side, bufpool::take_slice(len)) {
+    let moved = match (side, bufpool::take_slice(len)) {
         (Side::Rx, Some(buf)) => s.grow_recv_buffer(buf),
         (Side::Tx, Some(buf)) => s.grow_send_buffer(buf),
         (Side::Rx, None) => s.grow_recv_buffer(vec![0; len]),
         (Side::Tx, None) => s.grow_send_buffer(vec![0; len]),
     };
-    // The old storage, or on failure the new one, goes back to the pool.
-    let (Ok(spare) | Err(spare)) = old;
-    bufpool::recycle_buffer(tcp::SocketBuffer::new(spare));
+    Some(moved.map(Buffer::new).map_err(Buffer::new))
+}
+
+type Buffer = tcp::SocketBuffer<'static>;
+
+/// Grows one of the socket's buffers (`move_to_larger`), the storage left
+/// over back to the pool; true if it grew.
+fn grow(s: &mut tcp::Socket<'static>, side: Side, want: usize, max: usize) -> bool {
+    let Some(moved) = move_to_larger(s, side, want, max) else {
+        return false;
+    };
+    let (Ok(spare) | Err(spare)) = moved;
+    bufpool::recycle_buffer(spare);
     true
+}
+
+/// Grows the send buffer; its old storage, for the caller to keep while
+/// loans read it.
+fn grow_send(s: &mut tcp::Socket<'static>, want: usize, max: usize) -> Option<Buffer> {
+    match move_to_larger(s, Side::Tx, want, max)? {
+        Ok(old) => Some(old),
+        Err(new) => {
+            bufpool::recycle_buffer(new);
+            None
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! by retransmission timeouts of a second or more: the sum of the TCP
 //! windows of many busy connections must fit without drops.
 
+use super::lent::Frame;
 use crate::wake::StackWaker;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -16,7 +17,7 @@ pub const DEFAULT_FIFO_FRAMES: usize = 1 << 16;
 
 #[derive(Default)]
 struct Queue {
-    frames: VecDeque<Vec<u8>>,
+    frames: VecDeque<Frame>,
     bytes: usize,
 }
 
@@ -39,12 +40,18 @@ impl FrameFifo {
 
     /// Queues a frame and wakes the consumer; returns false if it was dropped.
     pub fn push(&self, frame: Vec<u8>) -> bool {
+        self.push_frame(frame.into())
+    }
+
+    /// As `push`, for a frame that may carry a lent payload.
+    pub fn push_frame(&self, frame: Frame) -> bool {
         {
             let mut q = self.queue.lock();
-            if q.frames.len() >= self.max_frames || q.bytes + frame.len() > self.max_bytes {
+            let len = frame.bytes.len();
+            if q.frames.len() >= self.max_frames || q.bytes + len > self.max_bytes {
                 return false;
             }
-            q.bytes += frame.len();
+            q.bytes += len;
             q.frames.push_back(frame);
         }
         self.waker.kick();
@@ -52,7 +59,7 @@ impl FrameFifo {
     }
 
     /// Moves every queued frame into `out` under one lock acquisition.
-    pub fn drain_into(&self, out: &mut VecDeque<Vec<u8>>) {
+    pub fn drain_into(&self, out: &mut VecDeque<Frame>) {
         let mut q = self.queue.lock();
         q.bytes = 0;
         if out.is_empty() {

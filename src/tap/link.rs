@@ -3,6 +3,7 @@
 //! counted in and captured to.
 
 use super::fifo::FrameFifo;
+use super::lent::Frame;
 use super::pcap::Pcap;
 use super::stats::{DropReason, NetStats};
 use std::sync::Arc;
@@ -30,15 +31,21 @@ impl Link {
     /// A TCP segment larger than the MTU, from a stack on the same
     /// in-process switch, taken whole (see `gso`).
     pub fn deliver_large(&self, frame: Vec<u8>) {
-        if frame.len() < 14 {
+        self.deliver_frame(frame.into());
+    }
+
+    /// As `deliver_large`, for a frame that may carry a lent payload.
+    pub fn deliver_frame(&self, mut frame: Frame) {
+        if frame.bytes.len() < 14 {
             self.stats.dropped(DropReason::Malformed);
             return;
         }
-        self.stats.rx(frame.len());
+        self.stats.rx(frame.bytes.len());
         if let Some(p) = &self.pcap {
-            p.write(&frame);
+            frame = frame.fill().into();
+            p.write(&frame.bytes);
         }
-        if !self.fifo.push(frame) {
+        if !self.fifo.push_frame(frame) {
             self.stats.dropped(DropReason::QueueFull);
         }
     }

@@ -7,6 +7,7 @@
 //! impairment options passes what it sends through an [`Impairer`] first.
 
 use super::impair::Impairer;
+use super::lent::Frame;
 use super::link::Link;
 use super::uri::Impairment;
 use super::{MacAddr, Tap, is_group};
@@ -53,6 +54,24 @@ impl Segment {
             .find(|p| p.mac[..] == frame[..6] && p.id != from)
         {
             p.link.deliver_large(frame);
+        }
+    }
+
+    /// A frame that may carry a lent payload, unicast to a stack's port
+    /// as it is, or filled first where the segment shows frames.
+    fn deliver_frame(&self, from: u64, frame: Frame, mss: Option<usize>) {
+        if frame.loan.is_none() || self.checked.load(Ordering::SeqCst) || is_group(&frame.bytes) {
+            return match mss {
+                Some(mss) => self.deliver_large(from, frame.fill(), mss),
+                None => self.deliver(from, frame.fill()),
+            };
+        }
+        let ports = self.ports.read();
+        if let Some(p) = ports
+            .iter()
+            .find(|p| p.mac[..] == frame.bytes[..6] && p.id != from)
+        {
+            p.link.deliver_frame(frame);
         }
     }
 
@@ -173,6 +192,18 @@ impl Tap for MemTap {
                 super::gso::segment(&frame, mss, checksums, &mut |f| i.send(f, &self.link.stats));
             }
             None => self.segment.deliver_large(self.port, frame, mss),
+        }
+    }
+
+    /// Between stacks of this process, untouched on the way.
+    fn lends(&self) -> bool {
+        self.impair.is_none() && self.intact()
+    }
+
+    fn send_frame(&self, frame: Frame, mss: Option<usize>) {
+        match &self.impair {
+            Some(_) => super::send_filled(self, frame, mss),
+            None => self.segment.deliver_frame(self.port, frame, mss),
         }
     }
 }

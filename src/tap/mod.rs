@@ -9,6 +9,7 @@ pub mod fifo;
 pub mod frames;
 pub mod gso;
 mod impair;
+pub mod lent;
 pub mod link;
 mod linux;
 pub mod mem;
@@ -54,6 +55,27 @@ pub trait Tap: Send + Sync {
     /// `offloads`.
     fn send_large(&self, frame: Vec<u8>, mss: usize) {
         gso::segment(&frame, mss, true, &mut |f| self.send(f));
+    }
+
+    /// Whether frames may carry lent payloads here (`lent`): only to a
+    /// stack in this process, as they are.
+    fn lends(&self) -> bool {
+        false
+    }
+
+    /// Puts a frame on the wire that may carry a lent payload, as `send`
+    /// does, or `send_large` with `mss`.
+    fn send_frame(&self, frame: lent::Frame, mss: Option<usize>) {
+        send_filled(self, frame, mss);
+    }
+}
+
+/// Puts `frame` on `tap`'s wire with its lent payload (if any) in it.
+fn send_filled<T: Tap + ?Sized>(tap: &T, frame: lent::Frame, mss: Option<usize>) {
+    let bytes = frame.fill();
+    match mss {
+        Some(mss) => tap.send_large(bytes, mss),
+        None => tap.send(bytes),
     }
 }
 

@@ -232,6 +232,24 @@ pub fn get_int(fd: i32, level: i32, name: i32) -> i32 {
     v
 }
 
+/// SO_LINGER on with a zero timeout: a close resets the connection.
+pub fn linger_zero(fd: i32) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: linger is valid for the call.
+    ok(unsafe {
+        zts::ffi::options::zts_setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const _ as *const _,
+            std::mem::size_of::<libc::linger>() as u32,
+        )
+    });
+}
+
 pub fn set_timeout(fd: i32, name: i32, ms: u64) {
     let tv = libc::timeval {
         tv_sec: (ms / 1000) as i64,
