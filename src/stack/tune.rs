@@ -163,16 +163,26 @@ impl Tune {
         // on a reordering path): the buffer would be the limit. The
         // congestion window counts what is in the network; what the peer
         // SACKed is out of it but still held here.
-        let allowed = s.send_window().min(s.congestion_window() + s.send_sacked()) + held;
+        let in_flight = s.send_window().min(s.congestion_window() + s.send_sacked());
+        let allowed = in_flight + held;
         if allowed > cap {
             return grow_send(s, allowed, self.tx_max);
         }
         // The rate is taken between writes that found the buffer full,
-        // so writes that fit cost nothing here.
+        // so writes that fit cost nothing here. Never beyond twice what
+        // the windows let fly, as Linux sizes a send buffer by the
+        // congestion window: a handshake slowed by a busy stack (ten
+        // thousand connects) overstates the RTT, and the buffer grew to
+        // 4 MiB for a flow of microseconds, its bytes read from beyond
+        // the cache (a quarter of the flow's rate with lending).
         let per_rtt = self
             .writes
             .per_rtt(self.written, self.rtt?, Instant::now())?;
-        grow_send(s, 2 * per_rtt + SLACK, self.tx_max)
+        grow_send(
+            s,
+            (2 * per_rtt + SLACK).min(2 * in_flight + held),
+            self.tx_max,
+        )
     }
 
     /// Bytes the app has written, in all.
