@@ -9,16 +9,18 @@
 //!   reads, to twice what arrives in an RTT at the rate measured since
 //!   the last look;
 //! - the send buffer, as `tcp_sndbuf_expand` does: when a write finds it
-//!   full, to twice what the app queues in an RTT at its current rate.
+//!   full, to twice what the app queues in an RTT at its current rate,
+//!   but no more than twice what the windows let fly.
 //!
 //! Holes make both need more than the rate and the handshake's RTT say:
 //! data behind a hole waits in the window until the hole fills, an RTT or
 //! more later on a reordering path. So the receive buffer also doubles
 //! when out-of-order data reaches past three quarters of it, and the send
-//! buffer grows to what the peer's window and the congestion window (with
-//! the SACKed data it holds besides) both allow when a write finds it
-//! full. A clean link never has out-of-order data, so neither rule
-//! touches it.
+//! buffer grows, when a write finds it full, to what the peer's window and
+//! the congestion window (with the SACKed data it holds besides) both
+//! allow, plus bytes still lent to an in-process reader (tap/lent.rs) and
+//! room for the write. A clean link never has out-of-order data, so the
+//! receive rule never touches it.
 //!
 //! The RTT is the handshake's (SYN-ACK to ACK on the passive side, SYN to
 //! SYN-ACK on the active one), to the microsecond. Linux's measure without
@@ -164,7 +166,10 @@ impl Tune {
         // congestion window counts what is in the network; what the peer
         // SACKed is out of it but still held here.
         let in_flight = s.send_window().min(s.congestion_window() + s.send_sacked());
-        let allowed = in_flight + held;
+        // With room for this write beside them (up to the buffer's size
+        // again): a buffer of just the windows' worth left the writer
+        // waiting for every byte it frees, taking turns with the reader.
+        let allowed = in_flight + held + want.min(cap);
         if allowed > cap {
             return grow_send(s, allowed, self.tx_max);
         }
