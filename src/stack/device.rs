@@ -534,9 +534,9 @@ impl<'a> TxToken<'a> {
         }
         let mut bytes = frame.bytes;
         let at = bytes.len() - p.len;
-        // SAFETY: smoltcp left out `p.len` bytes at `p.addr` in the
-        // socket's send buffer, which it borrows until this token is
-        // consumed: they are valid and unchanged now.
+        // smoltcp left out `p.len` bytes at `p.addr` in the socket's send
+        // buffer, which it borrows until this token is consumed.
+        // SAFETY: those bytes are valid and unchanged now.
         let payload = unsafe { std::slice::from_raw_parts(p.addr as *const u8, p.len) };
         smoltcp::storage::copy_in_pieces(&mut bytes[at..], payload);
         bytes.into()

@@ -139,10 +139,10 @@ pub struct Loan {
 
 impl Loan {
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the bytes are in a send buffer that stays allocated
-        // while the loan is out (`Lender::park`) and that the sender does
-        // not write over before the loan is back (`Lender::held`); nobody
-        // writes them meanwhile, so shared reads of them are sound.
+        // The bytes are in a send buffer that stays allocated while the
+        // loan is out (`Lender::park`), and the sender does not write over
+        // them before the loan is back (`Lender::held`).
+        // SAFETY: valid for reads, and nobody writes them meanwhile.
         unsafe { std::slice::from_raw_parts(self.addr as *const u8, self.len) }
     }
 }
