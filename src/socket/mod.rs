@@ -127,6 +127,14 @@ impl SockState {
     pub fn writable(&self) -> bool {
         self.tx_free > 0 && self.tx_free * 3 >= self.tx_capacity
     }
+
+    /// Records the room a write has now; true if it grew to room worth
+    /// waking a writer for.
+    pub fn room_for_writes(&mut self, free: usize) -> bool {
+        let more = free > self.tx_free;
+        self.tx_free = free;
+        more && self.writable()
+    }
 }
 
 pub struct Socket {

@@ -35,7 +35,7 @@ pub struct SockOpts {
     pub broadcast: bool,
     pub rcvlowat: usize,
     /// SO_BUSY_POLL: microseconds a blocking call on the socket looks for
-    /// its wakeup before it sleeps (`Socket::poll`); 0, Linux's default,
+    /// its wakeup before it sleeps (`Socket::busy_poll`); 0, Linux's default,
     /// sleeps at once.
     pub busy_poll: u32,
     pub keepidle: u32,

@@ -84,11 +84,8 @@ pub(super) fn loans_back(sock: &Arc<Socket>) {
         let room = p.room()?;
         let mut st = sock.state.try_lock()?;
         drop(p);
-        if room > st.tx_free {
-            st.tx_free = room;
-            if st.writable() {
-                sock.notify(&st);
-            }
+        if st.room_for_writes(room) {
+            sock.notify(&st);
         }
         Some(())
     };
@@ -153,24 +150,21 @@ impl PipeGuard<'_> {
         dev: &mut NetDevice,
     ) {
         let lends = dev.lends();
-        let inner = &mut *self.0;
-        if let Some(h) = inner.handle {
-            let s = inner.set.get_mut::<tcp::Socket>(h);
+        if let Some((s, tune, _, lender)) = self.parts() {
             s.set_payload_lending(if lends { MIN_PLACED } else { 0 });
             if lends {
-                dev.lend_from(Some((inner.lender.clone(), una(s, &inner.tune))));
+                dev.lend_from(Some((lender.clone(), una(s, tune))));
             }
         }
-        while iface.poll_egress(now, dev, &mut inner.set) != PollResult::None {}
+        while iface.poll_egress(now, dev, &mut self.0.set) != PollResult::None {}
         dev.lend_from(None);
     }
 
     /// Bytes a write can queue now, the lent ones kept aside (noting
     /// whether the writer is short of room, `hold_lent`).
     fn room(&mut self) -> Option<usize> {
-        let inner = &mut *self.0;
-        let s = inner.set.get_mut::<tcp::Socket>(inner.handle?);
-        let held = hold_lent(s, &inner.tune, &inner.lender);
+        let (s, tune, _, lender) = self.parts()?;
+        let held = hold_lent(s, tune, lender);
         Some(send_room(s).saturating_sub(held))
     }
 
@@ -182,7 +176,7 @@ impl PipeGuard<'_> {
     /// Keeps `storage` of this connection's send buffer until no loan
     /// reads it.
     pub(super) fn retire(&self, storage: tcp::SocketBuffer<'static>) {
-        self.0.lender.park(Box::new(Retired::new(storage)));
+        retire(&self.0.lender, storage);
     }
 
     fn socket(&mut self) -> Option<&mut tcp::Socket<'static>> {
@@ -247,19 +241,13 @@ impl PipeGuard<'_> {
 
     /// Queues as much of `buf` as fits; returns how much did.
     pub fn write(&mut self, buf: &[u8], st: &mut SockState) -> usize {
-        let inner = &mut *self.0;
-        let Some(h) = inner.handle else {
+        let Some((s, tune, _, lender)) = self.parts() else {
             st.tx_free = 0;
             return 0;
         };
-        let (s, tune, lender) = (
-            inner.set.get_mut::<tcp::Socket>(h),
-            &mut inner.tune,
-            &inner.lender,
-        );
         let held = hold_lent(s, tune, lender);
         if let Some(old) = tune.before_write(s, buf.len(), held) {
-            lender.park(Box::new(Retired::new(old)));
+            retire(lender, old);
         }
         let n = s.send_slice(buf).unwrap_or(0);
         tune.wrote(n);
@@ -268,6 +256,12 @@ impl PipeGuard<'_> {
         st.tx_capacity = s.send_capacity();
         n
     }
+}
+
+/// Keeps `storage`, once a send buffer's, until no loan of `lender`'s
+/// reads it.
+fn retire(lender: &Lender, storage: tcp::SocketBuffer<'static>) {
+    lender.park(Box::new(Retired::new(storage)));
 }
 
 /// Bytes the app wrote before the oldest unacknowledged one.

@@ -348,12 +348,10 @@ pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
         // the ones waiting when there is more to read or room to write.
         let held = hold_lent(s, tune, lender);
         let (rx_queued, tx_free) = (s.recv_queue(), send_room(s).saturating_sub(held));
-        let more_room = tx_free > st.tx_free;
         changed |= rx_queued > st.rx_queued;
         st.rx_queued = rx_queued;
-        st.tx_free = tx_free;
         st.tx_capacity = s.send_capacity();
-        changed |= more_room && st.writable();
+        changed |= st.room_for_writes(tx_free);
         if c.fin_seen && !st.rx_eof {
             st.rx_eof = true;
             changed = true;
