@@ -48,11 +48,7 @@ impl Segment {
             super::gso::segment(&frame, mss, true, &mut |f| self.deliver(from, f));
             return;
         }
-        let ports = self.ports.read();
-        if let Some(p) = ports
-            .iter()
-            .find(|p| p.mac[..] == frame[..6] && p.id != from)
-        {
+        if let Some(p) = unicast(&self.ports.read(), from, &frame) {
             p.link.deliver_large(frame);
         }
     }
@@ -66,11 +62,7 @@ impl Segment {
                 None => self.deliver(from, frame.fill()),
             };
         }
-        let ports = self.ports.read();
-        if let Some(p) = ports
-            .iter()
-            .find(|p| p.mac[..] == frame.bytes[..6] && p.id != from)
-        {
+        if let Some(p) = unicast(&self.ports.read(), from, &frame.bytes) {
             p.link.deliver_frame(frame);
         }
     }
@@ -89,13 +81,17 @@ impl Segment {
                 }
                 p.link.deliver(frame.clone());
             }
-        } else if let Some(p) = ports
-            .iter()
-            .find(|p| p.mac[..] == frame[..6] && p.id != from)
-        {
+        } else if let Some(p) = unicast(&ports, from, &frame) {
             p.link.deliver(frame);
         }
     }
+}
+
+/// The port a unicast `frame` from port `from` goes to, if any.
+fn unicast<'a>(ports: &'a [Port], from: u64, frame: &[u8]) -> Option<&'a Port> {
+    ports
+        .iter()
+        .find(|p| p.mac[..] == frame[..6] && p.id != from)
 }
 
 pub struct MemTap {
