@@ -66,6 +66,13 @@ pub fn settle(node: i32) -> Result<()> {
     stack.sync()
 }
 
+/// Runs `f` with `fd`'s connection held as a read or write holds it while
+/// it copies: the stack's rounds meanwhile pass the connection over, its
+/// segments waiting in order, and it is let go as a read lets go.
+pub fn with_connection_held<R>(fd: i32, f: impl FnOnce() -> R) -> Result<R> {
+    Ok(crate::socket::table::get(fd)?.with_pipe_held(f))
+}
+
 /// How many times `node`'s stack thread has been woken.
 pub fn stack_thread_wakes(node: i32) -> Result<u64> {
     Ok(crate::node::get(node)?.stack()?.waker.thread_wakes())

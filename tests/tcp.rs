@@ -218,6 +218,101 @@ fn lent_payloads_read_back_after_their_sender_is_gone() {
     ok(zts_node_free(nb));
 }
 
+/// A round that finds a connection held by an app thread's copy passes
+/// it over (stack/backlog.rs): what arrives meanwhile waits, in order,
+/// and the connection takes it once let go. Held as a reader, no byte
+/// reaches it before then and every byte reads back after; held as a
+/// writer, the ACKs and returned loans that free its buffer wait too.
+#[test]
+fn a_held_connection_takes_what_arrived_once_let_go() {
+    let seg = "tcp-held?mtu=65535";
+    let na = node(seg, &["10.9.19.1/24"]);
+    let nb = node(seg, &["10.9.19.2/24"]);
+    let l = listener(na, sa("10.9.19.1:85"), 1);
+    // A window of 64 KiB: reading a full one sends its update at once.
+    ok(set_int(l, libc::SOL_SOCKET, libc::SO_RCVBUF, 64 << 10));
+    let c = tcp(nb, libc::AF_INET);
+    ok(set_int(c, libc::SOL_SOCKET, libc::SO_SNDBUF, 64 << 10));
+    ok(set_int(c, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1));
+    ok(connect(c, sa("10.9.19.1:85")));
+    let (s, _) = accept(l);
+    let queued = || {
+        let mut n: libc::c_int = 0;
+        // SAFETY: n is valid for the call.
+        ok(unsafe { zts_ioctl(s, libc::FIONREAD, (&mut n as *mut libc::c_int).cast()) });
+        n as usize
+    };
+    let writable = |ms| {
+        let mut fd = libc::pollfd {
+            fd: c,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { zts_poll(&mut fd, 1, ms) == 1 }
+    };
+    let settle = || {
+        zts::testing::settle(nb).unwrap();
+        zts::testing::settle(na).unwrap();
+    };
+    let read_exact = |len: usize| {
+        let mut got = vec![0u8; len];
+        let mut at = 0;
+        while at < len {
+            let n = read(s, &mut got[at..]);
+            assert!(n > 0, "read at {at}: errno {}", errno());
+            at += n as usize;
+        }
+        got
+    };
+
+    // Held as a reader: a lent segment waits for it.
+    let data = pattern(48 << 10, 21);
+    zts::testing::with_connection_held(s, || {
+        write_all(c, &data);
+        settle();
+        assert_eq!(queued(), 0, "nothing reaches a held connection");
+    })
+    .unwrap();
+    settle();
+    assert_eq!(queued(), data.len(), "all of it once let go");
+    assert!(read_exact(data.len()) == data);
+
+    // Held as a writer with a full buffer and window: the window update
+    // that reading them sends waits for it, and so does its room.
+    ok(zts_fcntl(c, libc::F_SETFL, libc::O_NONBLOCK));
+    let more = pattern(256 << 10, 23);
+    let mut sent = 0;
+    loop {
+        // SAFETY: the rest of `more` is valid for its length.
+        let n = unsafe { zts_write(c, more[sent..].as_ptr().cast(), more.len() - sent) };
+        if n < 0 {
+            assert_eq!(errno(), libc::EAGAIN);
+            break;
+        }
+        sent += n as usize;
+    }
+    assert!(sent > 0 && sent < more.len(), "the buffer filled at {sent}");
+    settle();
+    assert_eq!(queued(), sent);
+    zts::testing::with_connection_held(c, || {
+        assert!(read_exact(sent) == more[..sent]);
+        settle();
+        assert!(!writable(0), "a held writer's room waits for it");
+    })
+    .unwrap();
+    assert!(writable(10_000), "room once let go");
+    ok(zts_fcntl(c, libc::F_SETFL, 0));
+    let rest = &more[sent..sent + (32 << 10)];
+    write_all(c, rest);
+    assert!(read_exact(rest.len()) == rest);
+    for fd in [c, s, l] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(na));
+    ok(zts_node_free(nb));
+}
+
 /// SO_BUSY_POLL: set and read back, refused when negative, inherited by
 /// accepted sockets; a polling read still gets its data, a request and
 /// its reply still cross, and a read timeout still ends the wait.

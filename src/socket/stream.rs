@@ -248,10 +248,26 @@ impl Socket {
         let mut st = self.state.lock();
         let (n, kick) = copy(&mut p, &mut st);
         drop(p);
-        if kick {
+        // A round that found the pipe taken left the connection to us.
+        if kick | pipe.passed_over() {
             self.stack.touch(self);
         }
         (st, n)
+    }
+
+    /// Runs `f` with the connection's pipe held, as a read or write holds
+    /// it while it copies, and lets go as they do (testing.rs).
+    pub(crate) fn with_pipe_held<R>(&self, f: impl FnOnce() -> R) -> R {
+        let Some(pipe) = self.state.lock().pipe.clone() else {
+            return f();
+        };
+        let p = pipe.lock();
+        let r = f();
+        drop(p);
+        if pipe.passed_over() {
+            self.stack.touch(self);
+        }
+        r
     }
 
     /// Copies received bytes out of the connection's smoltcp buffer.

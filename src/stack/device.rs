@@ -393,6 +393,16 @@ impl NetDevice {
         self.pending.pop_front();
     }
 
+    /// Takes the next received frame out, to be held back (backlog.rs).
+    pub fn take_next(&mut self) -> Option<Frame> {
+        self.pending.pop_front()
+    }
+
+    /// Makes a frame held back the next one received.
+    pub fn put_back(&mut self, frame: Frame) {
+        self.pending.push_front(frame);
+    }
+
     /// Whether the next frame is worth keeping for its `payload`: at
     /// least `min` bytes, and at least half the frame's storage (a frame
     /// kept for its payload holds no more than twice it).

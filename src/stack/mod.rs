@@ -6,6 +6,7 @@
 //! (engine.rs).
 
 mod admit;
+mod backlog;
 mod bufpool;
 mod conns;
 pub mod device;
@@ -335,7 +336,7 @@ impl Stack {
                 if let Some(id) = self.conns.route(i, &peek)
                     && let Some(c) = self.conns.get_mut(id)
                 {
-                    c.lock().ingress(iface, now, dev, peek.payload());
+                    c.ingress(iface, now, dev, peek.payload());
                     self.conns.mark(id);
                     continue;
                 }
@@ -538,14 +539,27 @@ impl Stack {
             };
             c.dirty = false;
             let net = &mut self.nets[c.net];
-            let step = tcp::pump_conn(net.ip_mtu, c, now);
-            let mut p = c.lock();
+            let pipe = c.pipe.clone();
+            // An app thread holds it: it has this round look again when
+            // it lets go (pipe.rs).
+            let Some(mut p) = pipe.try_lock_for_round() else {
+                continue;
+            };
+            backlog::replay(
+                &mut c.backlog,
+                &mut p,
+                &mut net.iface,
+                smol,
+                &mut net.device,
+            );
+            let step = tcp::pump_conn(net.ip_mtu, c, &mut p, now);
             let before = p.tcp().state();
             p.egress(&mut net.iface, smol, &mut net.device);
             let changed = p.tcp().state() != before;
             let mut at = net.iface.poll_at(smol, p.set());
+            let done = c.done(&mut p);
             drop(p);
-            if matches!(step, Step::Remove) || c.done() {
+            if matches!(step, Step::Remove) || done {
                 self.conns.remove(id);
                 continue;
             }

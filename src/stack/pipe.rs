@@ -8,6 +8,14 @@
 //!
 //! Lock order: the node's stack lock, then a pipe, then the app socket's
 //! state. The app never holds a pipe while it blocks or runs rounds.
+//!
+//! A round taking in segments or pumping a connection only tries its
+//! pipe's lock, as the kernel's softirq finds a socket owned by its user:
+//! one an app thread holds (copying half a megabyte takes tens of
+//! microseconds) is passed over, its segments held back in order
+//! (backlog.rs), and the app thread has the stack look again when it lets
+//! go. Rounds that waited for the copy put the writer and the reader of a
+//! bulk flow to sleep about twice per write each.
 
 use super::bufpool::Retired;
 use super::device::NetDevice;
@@ -20,9 +28,13 @@ use smoltcp::iface::{Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 
 pub struct Pipe {
     inner: Mutex<Inner>,
+    /// A round found the lock taken and left this connection to be
+    /// looked at again once it is let go.
+    passed_over: AtomicBool,
 }
 
 struct Inner {
@@ -60,6 +72,7 @@ impl Pipe {
                 placed: Placed::default(),
                 lender,
             }),
+            passed_over: AtomicBool::new(false),
         }
     }
 
@@ -70,6 +83,26 @@ impl Pipe {
     fn try_lock(&self) -> Option<PipeGuard<'_>> {
         self.inner.try_lock().map(PipeGuard)
     }
+
+    /// The lock for a round, unless another thread holds it: the holder
+    /// then learns it was passed over when it lets go (`passed_over`).
+    pub(super) fn try_lock_for_round(&self) -> Option<PipeGuard<'_>> {
+        if let Some(p) = self.try_lock() {
+            return Some(p);
+        }
+        self.passed_over.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `passed_over`: either the holder, after
+        // letting go, sees the mark, or this second try gets the lock.
+        fence(Ordering::SeqCst);
+        self.try_lock()
+    }
+
+    /// After the caller let go of the lock: whether a round passed the
+    /// connection over meanwhile, and so must look at it again.
+    pub fn passed_over(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.passed_over.load(Ordering::SeqCst) && self.passed_over.swap(false, Ordering::SeqCst)
+    }
 }
 
 /// Loans of `sock`'s connection came back while its writer was short of
@@ -78,8 +111,11 @@ impl Pipe {
 /// writer waits for), or through the stack where a lock is taken. This
 /// thread may hold other connections' locks, so it only tries these.
 pub(super) fn loans_back(sock: &Arc<Socket>) {
+    let Some(pipe) = sock.state.try_lock().and_then(|st| st.pipe.clone()) else {
+        sock.stack.touch(sock);
+        return;
+    };
     let told = || -> Option<()> {
-        let pipe = sock.state.try_lock()?.pipe.clone()?;
         let mut p = pipe.try_lock()?;
         let room = p.room()?;
         let mut st = sock.state.try_lock()?;
@@ -89,7 +125,7 @@ pub(super) fn loans_back(sock: &Arc<Socket>) {
         }
         Some(())
     };
-    if told().is_none() {
+    if told().is_none() | pipe.passed_over() {
         sock.stack.touch(sock);
     }
 }

@@ -20,11 +20,12 @@ use super::tune::Tune;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
 use crate::socket::{Phase, Proto, SockState, Socket};
-use crate::tap::lent::Lender;
+use crate::tap::lent::{Frame, Lender};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::time::Duration;
 use smoltcp::wire::IpListenEndpoint;
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,6 +53,9 @@ pub struct Conn {
     pub(super) tuple: Option<Tuple>,
     /// Held back until this instant unless a neighbour answers first.
     pub(super) neighbour: Option<smoltcp::time::Instant>,
+    /// Segments that arrived while an app thread held the pipe, oldest
+    /// first (backlog.rs).
+    pub(super) backlog: VecDeque<Frame>,
     /// Still connecting; the connect fails with ETIMEDOUT at this instant.
     pub deadline: Option<Instant>,
     /// When its SYN went, for the handshake's RTT.
@@ -106,6 +110,7 @@ impl Conn {
             due: None,
             tuple: None,
             neighbour: None,
+            backlog: VecDeque::new(),
             deadline,
             syn_sent_at: None,
             release_at: None,
@@ -125,14 +130,18 @@ impl Conn {
     }
 
     /// The app let go of it and smoltcp finished with it (a reset or a
-    /// FIN exchange sent while the stack was sending, not pumping).
-    pub fn done(&mut self) -> bool {
-        self.detached && finished(self.lock().tcp())
+    /// FIN exchange sent while the stack was sending, not pumping); `p`
+    /// is its pipe.
+    pub fn done(&self, p: &mut PipeGuard) -> bool {
+        self.detached && finished(p.tcp())
     }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
+        for frame in self.backlog.drain(..) {
+            crate::tap::frames::give(frame.bytes);
+        }
         let mut p = self.lock();
         match p.take() {
             // Its send buffer stays until the bytes lent from it are back.
@@ -265,8 +274,8 @@ fn finished(s: &tcp::Socket) -> bool {
     }
 }
 
-pub fn pump_conn(ip_mtu: usize, c: &mut Conn, now: Instant) -> Step {
-    let mut p = c.pipe.lock();
+/// Keeps the app socket and the connection in step; `p` is its pipe.
+pub fn pump_conn(ip_mtu: usize, c: &mut Conn, p: &mut PipeGuard, now: Instant) -> Step {
     let (s, tune, placed, lender) = p.tcp_and_tune();
     if c.detached {
         // Its connect (if any) ended: no deadline keeps waking it.
