@@ -3,7 +3,9 @@
 //! 512 KiB they start at, every byte arrives intact, and once the flow is
 //! idle its buffers' pages go back to the kernel. A size the app set with
 //! SO_RCVBUF / SO_SNDBUF before connecting stays, as on Linux; the node's
-//! maximum bounds the growth.
+//! maximum bounds the growth. A reader that asks for more per read than
+//! half its buffer gets one of twice that, once a read finds a quarter of
+//! the buffer waiting.
 
 mod common;
 
@@ -144,6 +146,47 @@ fn a_size_the_app_set_stays_and_the_node_bounds_growth() {
         libc::ENODEV,
     );
     for fd in [afd, fd, lfd, l2] {
+        ok(zts_close(fd));
+    }
+    ok(zts_node_free(s));
+    ok(zts_node_free(c));
+}
+
+#[test]
+fn a_reader_asking_for_large_reads_gets_a_buffer_of_two() {
+    let s = node("tune-reads", &["10.9.73.1/24"]);
+    let c = node("tune-reads", &["10.9.73.2/24"]);
+    let to: SocketAddr = "10.9.73.1:80".parse().unwrap();
+    let lfd = listener(s, to, 4);
+    let fd = tcp(c, libc::AF_INET);
+    ok(connect(fd, to));
+    let (afd, _) = accept(lfd);
+    let rcvbuf = || get_int(afd, libc::SOL_SOCKET, libc::SO_RCVBUF) as usize;
+    let data = pattern(512 << 10, 9);
+    let mut got = Vec::new();
+    // (read size, the buffer after it): 256 KiB waits each time.
+    for (i, (asked, after)) in [(64 << 10, START), (2 << 20, 4 << 20)]
+        .into_iter()
+        .enumerate()
+    {
+        let chunk = &data[i * (256 << 10)..(i + 1) * (256 << 10)];
+        write_all(fd, chunk);
+        for n in [c, s] {
+            zts::testing::settle(n).unwrap();
+        }
+        let mut buf = vec![0u8; asked];
+        let n = read(afd, &mut buf);
+        assert!(n > 0, "read: {}", errno());
+        got.extend_from_slice(&buf[..n as usize]);
+        assert_eq!(rcvbuf(), after, "after a read of up to {asked}");
+        while got.len() < (i + 1) * (256 << 10) {
+            let n = read(afd, &mut buf);
+            assert!(n > 0, "read: {}", errno());
+            got.extend_from_slice(&buf[..n as usize]);
+        }
+    }
+    assert!(got == data, "bytes arrived changed");
+    for fd in [afd, fd, lfd] {
         ok(zts_close(fd));
     }
     ok(zts_node_free(s));

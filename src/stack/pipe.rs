@@ -263,7 +263,7 @@ impl PipeGuard<'_> {
         } else {
             placed.recv(s, buf)
         };
-        let grew = !peek && tune.after_read(s, n);
+        let grew = !peek && tune.after_read(s, n, buf.len());
         let idle = !peek && tune.went_idle(s);
         st.rx_queued = s.recv_queue();
         st.rx_capacity = s.recv_capacity();

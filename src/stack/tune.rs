@@ -7,7 +7,8 @@
 //! the node's maximum:
 //! - the receive buffer, as `tcp_rcv_space_adjust` does: at the app's
 //!   reads, to twice what arrives in an RTT at the rate measured since
-//!   the last look;
+//!   the last look, and to twice what the app asks for in a read that
+//!   found a quarter of the buffer waiting;
 //! - the send buffer, as `tcp_sndbuf_expand` does: when a write finds it
 //!   full, to twice what the app queues in an RTT at its current rate,
 //!   but no more than twice what the windows let fly.
@@ -115,9 +116,9 @@ impl Tune {
         self.rtt = Some(rtt);
     }
 
-    /// After the app read `n` bytes: true if the receive buffer grew (the
-    /// peer should hear of the larger window).
-    pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize) -> bool {
+    /// After the app read `n` bytes of the `asked` it asked for: true if
+    /// the receive buffer grew (the peer should hear of the larger window).
+    pub fn after_read(&mut self, s: &mut tcp::Socket<'static>, n: usize, asked: usize) -> bool {
         self.copied += n as u64;
         self.resident += n as u64;
         let cap = s.recv_capacity();
@@ -131,6 +132,16 @@ impl Tune {
         let reach = s.recv_out_of_order_reach();
         if reach > 0 && s.recv_queue() + reach > cap / 4 * 3 {
             return grow(s, Side::Rx, 2 * cap, self.rx_max);
+        }
+        // A read that found a quarter of the buffer waiting, from a
+        // reader that takes `asked` bytes a call: while it copies those
+        // out, the peer can send only into what is left of the window.
+        // Twice what it asks lets a read's worth arrive while another is
+        // copied, as Linux sizes a buffer to twice SO_RCVLOWAT. A flow of
+        // 512 KiB reads in a 512 KiB buffer moved 75 Gbit/s, in 1 MiB
+        // 100-112.
+        if n >= cap / 4 && grow(s, Side::Rx, 2 * asked.min(self.rx_max), self.rx_max) {
+            return true;
         }
         let Some(rtt) = self.rtt else { return false };
         let received = self.copied + s.recv_queue() as u64;
