@@ -10,10 +10,60 @@ use smoltcp::iface::Interface;
 use smoltcp::time::Instant;
 use std::collections::VecDeque;
 
-/// Frames held back for one connection at most; beyond them a round
-/// waits for the lock. An app thread holds a pipe for one copy, and a
-/// window's segments arrive in far fewer frames than this while it does.
-const MAX_HELD: usize = 1024;
+/// What one connection may hold back at most, in frames and in their
+/// bytes; beyond either a round waits for the lock. An app thread holds
+/// a pipe for one copy, while which far less arrives on a well-behaved
+/// path; the bounds keep a flood from queueing here, out of the FIFO's.
+const MAX_FRAMES: usize = 1024;
+const MAX_BYTES: usize = 4 << 20;
+
+/// Frames that arrived for a connection while its pipe was held.
+#[derive(Default)]
+pub struct Backlog {
+    frames: VecDeque<Frame>,
+    /// The frames' storage, in bytes.
+    bytes: usize,
+}
+
+impl Backlog {
+    fn full(&self) -> bool {
+        self.frames.len() >= MAX_FRAMES || self.bytes >= MAX_BYTES
+    }
+
+    fn push(&mut self, frame: Frame) {
+        self.bytes += frame.bytes.capacity();
+        self.frames.push_back(frame);
+    }
+
+    fn pop(&mut self) -> Option<Frame> {
+        let frame = self.frames.pop_front()?;
+        self.bytes -= frame.bytes.capacity();
+        Some(frame)
+    }
+
+    /// Gives the frames' storage back (the connection is gone).
+    pub fn clear(&mut self) {
+        while let Some(frame) = self.pop() {
+            crate::tap::frames::give(frame.bytes);
+        }
+    }
+
+    /// Lets the connection whose pipe `p` is take the frames held back
+    /// for it, oldest first.
+    pub(super) fn replay(
+        &mut self,
+        p: &mut PipeGuard,
+        iface: &mut Interface,
+        now: Instant,
+        dev: &mut NetDevice,
+    ) {
+        while let Some(frame) = self.pop() {
+            dev.put_back(frame);
+            let payload = dev.peek().and_then(|peek| peek.payload());
+            p.ingress(iface, now, dev, payload);
+        }
+    }
+}
 
 impl Conn {
     /// Lets the connection take the device's next frame, whose whole
@@ -28,31 +78,19 @@ impl Conn {
     ) {
         let p = match self.pipe.try_lock_for_round() {
             Some(p) => Some(p),
-            None if self.backlog.len() < MAX_HELD => None,
+            None if !self.backlog.full() => None,
             None => Some(self.pipe.lock()),
         };
         match p {
             Some(mut p) => {
-                replay(&mut self.backlog, &mut p, iface, now, dev);
+                self.backlog.replay(&mut p, iface, now, dev);
                 p.ingress(iface, now, dev, payload);
             }
-            None => self.backlog.extend(dev.take_next()),
+            None => {
+                if let Some(frame) = dev.take_next() {
+                    self.backlog.push(frame);
+                }
+            }
         }
-    }
-}
-
-/// Lets the connection whose pipe `p` is take the frames held back for
-/// it, oldest first.
-pub(super) fn replay(
-    backlog: &mut VecDeque<Frame>,
-    p: &mut PipeGuard,
-    iface: &mut Interface,
-    now: Instant,
-    dev: &mut NetDevice,
-) {
-    while let Some(frame) = backlog.pop_front() {
-        dev.put_back(frame);
-        let payload = dev.peek().and_then(|peek| peek.payload());
-        p.ingress(iface, now, dev, payload);
     }
 }

@@ -545,13 +545,8 @@ impl Stack {
             let Some(mut p) = pipe.try_lock_for_round() else {
                 continue;
             };
-            backlog::replay(
-                &mut c.backlog,
-                &mut p,
-                &mut net.iface,
-                smol,
-                &mut net.device,
-            );
+            c.backlog
+                .replay(&mut p, &mut net.iface, smol, &mut net.device);
             let step = tcp::pump_conn(net.ip_mtu, c, &mut p, now);
             let before = p.tcp().state();
             p.egress(&mut net.iface, smol, &mut net.device);

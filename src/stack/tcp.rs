@@ -13,6 +13,7 @@
 
 use super::Net;
 use super::admit::SynRoom;
+use super::backlog::Backlog;
 use super::bufpool;
 use super::conns::Tuple;
 use super::pipe::{Pipe, PipeGuard, hold_lent, send_room};
@@ -20,12 +21,11 @@ use super::tune::Tune;
 use crate::error::Errno;
 use crate::socket::options::SockOpts;
 use crate::socket::{Phase, Proto, SockState, Socket};
-use crate::tap::lent::{Frame, Lender};
+use crate::tap::lent::Lender;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::time::Duration;
 use smoltcp::wire::IpListenEndpoint;
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,7 +55,7 @@ pub struct Conn {
     pub(super) neighbour: Option<smoltcp::time::Instant>,
     /// Segments that arrived while an app thread held the pipe, oldest
     /// first (backlog.rs).
-    pub(super) backlog: VecDeque<Frame>,
+    pub(super) backlog: Backlog,
     /// Still connecting; the connect fails with ETIMEDOUT at this instant.
     pub deadline: Option<Instant>,
     /// When its SYN went, for the handshake's RTT.
@@ -110,7 +110,7 @@ impl Conn {
             due: None,
             tuple: None,
             neighbour: None,
-            backlog: VecDeque::new(),
+            backlog: Backlog::default(),
             deadline,
             syn_sent_at: None,
             release_at: None,
@@ -139,9 +139,7 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        for frame in self.backlog.drain(..) {
-            crate::tap::frames::give(frame.bytes);
-        }
+        self.backlog.clear();
         let mut p = self.lock();
         match p.take() {
             // Its send buffer stays until the bytes lent from it are back.
