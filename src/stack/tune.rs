@@ -7,8 +7,8 @@
 //! the node's maximum:
 //! - the receive buffer, as `tcp_rcv_space_adjust` does: at the app's
 //!   reads, to twice what arrives in an RTT at the rate measured since
-//!   the last look, and to twice what the app asks for in a read that
-//!   found a quarter of the buffer waiting;
+//!   the last look, and to twice what the app asks for in a read (but
+//!   no more than four times what the read found waiting);
 //! - the send buffer, as `tcp_sndbuf_expand` does: when a write finds it
 //!   full, to twice what the app queues in an RTT at its current rate,
 //!   but no more than twice what the windows let fly.
@@ -133,14 +133,16 @@ impl Tune {
         if reach > 0 && s.recv_queue() + reach > cap / 4 * 3 {
             return grow(s, Side::Rx, 2 * cap, self.rx_max);
         }
-        // A read that found a quarter of the buffer waiting, from a
-        // reader that takes `asked` bytes a call: while it copies those
+        // A reader that takes `asked` bytes a call: while it copies them
         // out, the peer can send only into what is left of the window.
-        // Twice what it asks lets a read's worth arrive while another is
-        // copied, as Linux sizes a buffer to twice SO_RCVLOWAT. A flow of
-        // 512 KiB reads in a 512 KiB buffer moved 75 Gbit/s, in 1 MiB
-        // 100-112.
-        if n >= cap / 4 && grow(s, Side::Rx, 2 * asked.min(self.rx_max), self.rx_max) {
+        // Twice a read's worth lets one arrive while another is copied
+        // (Linux likewise keeps a buffer at twice SO_RCVLOWAT, what a
+        // reader waits for). A read's worth is what it asks for, but no
+        // more than twice what it found, so a reader of huge reads grows
+        // the buffer only as fast as bytes come: growth needs a read that
+        // found a quarter of the buffer waiting. A flow of 512 KiB reads
+        // in a 512 KiB buffer moved 75 Gbit/s, in 1 MiB 100-112.
+        if grow(s, Side::Rx, 2 * asked.min(2 * n), self.rx_max) {
             return true;
         }
         let Some(rtt) = self.rtt else { return false };
