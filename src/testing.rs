@@ -68,7 +68,10 @@ pub fn settle(node: i32) -> Result<()> {
 
 /// Runs `f` with `fd`'s connection held as a read or write holds it while
 /// it copies: the stack's rounds meanwhile pass the connection over, its
-/// segments waiting in order, and it is let go as a read lets go.
+/// segments waiting in order, and it is let go as a read lets go. `f` may
+/// make rounds run on this thread, so it must keep within what a
+/// connection holds back (stack/backlog.rs) and must not end the
+/// connection: past those a round waits for the lock this thread holds.
 pub fn with_connection_held<R>(fd: i32, f: impl FnOnce() -> R) -> Result<R> {
     Ok(crate::socket::table::get(fd)?.with_pipe_held(f))
 }

@@ -266,10 +266,13 @@ fn a_held_connection_takes_what_arrived_once_let_go() {
         got
     };
 
-    // Held as a reader: a lent segment waits for it.
+    // Held as a reader: three lent segments (one per write, no Nagle)
+    // wait for it, and arrive in order.
     let data = pattern(48 << 10, 21);
     zts::testing::with_connection_held(s, || {
-        write_all(c, &data);
+        for part in data.chunks(16 << 10) {
+            write_all(c, part);
+        }
         settle();
         assert_eq!(queued(), 0, "nothing reaches a held connection");
     })

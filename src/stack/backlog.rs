@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 /// What one connection may hold back at most, in frames and in their
 /// bytes; beyond either a round waits for the lock. An app thread holds
-/// a pipe for one copy, while which far less arrives on a well-behaved
+/// a pipe for one copy, and far less arrives meanwhile on a well-behaved
 /// path; the bounds keep a flood from queueing here, out of the FIFO's.
 const MAX_FRAMES: usize = 1024;
 const MAX_BYTES: usize = 4 << 20;

@@ -540,8 +540,9 @@ impl Stack {
             c.dirty = false;
             let net = &mut self.nets[c.net];
             let pipe = c.pipe.clone();
-            // An app thread holds it: it has this round look again when
-            // it lets go (pipe.rs).
+            // An app thread holds it (or another node's round, giving a
+            // loan back): the holder has the stack look again when it
+            // lets go (pipe.rs).
             let Some(mut p) = pipe.try_lock_for_round() else {
                 continue;
             };

@@ -97,8 +97,10 @@ impl Pipe {
         self.try_lock()
     }
 
-    /// After the caller let go of the lock: whether a round passed the
-    /// connection over meanwhile, and so must look at it again.
+    /// After the caller let go of the lock (or failed to take it):
+    /// whether a round passed the connection over meanwhile, and so must
+    /// look at it again. Whoever clears the mark must have the stack
+    /// look (`touch`), whatever else it does.
     pub fn passed_over(&self) -> bool {
         fence(Ordering::SeqCst);
         self.passed_over.load(Ordering::SeqCst) && self.passed_over.swap(false, Ordering::SeqCst)
