@@ -48,13 +48,7 @@ fn transfer(
         write_all(fd, &data);
         fd
     });
-    let mut got = vec![0u8; len];
-    let mut at = 0;
-    while at < len {
-        let n = read(afd, &mut got[at..]);
-        assert!(n > 0, "read: {}", errno());
-        at += n as usize;
-    }
+    let got = read_exact(afd, len);
     let fd = sender.join().unwrap();
     assert!(got == pattern(len, 7), "bytes arrived changed");
     (afd, fd)
@@ -97,14 +91,7 @@ fn buffers_grow_on_a_long_path_and_idle_ones_give_their_pages_back() {
 
     // The connection still works after its pages went.
     write_all(fd, b"again");
-    let mut buf = [0u8; 5];
-    let mut at = 0;
-    while at < 5 {
-        let n = read(afd, &mut buf[at..]);
-        assert!(n > 0);
-        at += n as usize;
-    }
-    assert_eq!(&buf, b"again");
+    assert_eq!(read_exact(afd, 5), b"again");
     for fd in [afd, fd, lfd] {
         ok(zts_close(fd));
     }
@@ -180,11 +167,7 @@ fn a_reader_asking_for_large_reads_gets_a_buffer_of_two() {
         assert!(n > 0, "read: {}", errno());
         got.extend_from_slice(&buf[..n as usize]);
         assert_eq!(rcvbuf(), after, "after a read of up to {asked}");
-        while got.len() < (i + 1) * (256 << 10) {
-            let n = read(afd, &mut buf);
-            assert!(n > 0, "read: {}", errno());
-            got.extend_from_slice(&buf[..n as usize]);
-        }
+        got.extend(read_exact(afd, (i + 1) * (256 << 10) - got.len()));
     }
     assert!(got == data, "bytes arrived changed");
     for fd in [afd, fd, lfd] {

@@ -8,7 +8,7 @@ use std::thread;
 use zts::ffi::errno::zts_errno;
 use zts::ffi::io::*;
 use zts::ffi::node::*;
-use zts::ffi::options::{zts_fcntl, zts_ioctl};
+use zts::ffi::options::zts_fcntl;
 use zts::ffi::poll::zts_poll;
 use zts::ffi::socket::*;
 
@@ -174,19 +174,13 @@ fn lent_payloads_read_back_after_their_sender_is_gone() {
     let (s, _) = accept(l);
     write_all(c, &data);
     // Every byte queued at the receiver, none read.
-    let queued = || {
-        let mut n: libc::c_int = 0;
-        // SAFETY: n is valid for the call.
-        ok(unsafe { zts_ioctl(s, libc::FIONREAD, (&mut n as *mut libc::c_int).cast()) });
-        n as usize
-    };
     for _ in 0..10_000 {
-        if queued() == data.len() {
+        if queued(s) == data.len() {
             break;
         }
         zts::testing::settle(na).unwrap();
     }
-    assert_eq!(queued(), data.len());
+    assert_eq!(queued(s), data.len());
     linger_zero(c);
     ok(zts_close(c));
     // The reset went and the connection is gone.
@@ -200,13 +194,7 @@ fn lent_payloads_read_back_after_their_sender_is_gone() {
     ok(connect(c2, sa("10.9.18.1:84")));
     let (s2, _) = accept(l);
     write_all(c2, &other);
-    let mut got = vec![0u8; data.len()];
-    let mut at = 0;
-    while at < got.len() {
-        let n = read(s, &mut got[at..]);
-        assert!(n > 0, "read at {at}: errno {}", errno());
-        at += n as usize;
-    }
+    let mut got = read_exact(s, data.len());
     assert!(got == data, "the lent bytes read back as sent");
     expect_err(read(s, &mut got), libc::ECONNRESET);
     ok(zts_close(c2));
@@ -225,7 +213,7 @@ fn lent_payloads_read_back_after_their_sender_is_gone() {
 /// writer, the ACKs and returned loans that free its buffer wait too.
 #[test]
 fn a_held_connection_takes_what_arrived_once_let_go() {
-    let seg = "tcp-held?mtu=65535";
+    let seg = "tcp-held-conn?mtu=65535";
     let na = node(seg, &["10.9.19.1/24"]);
     let nb = node(seg, &["10.9.19.2/24"]);
     let l = listener(na, sa("10.9.19.1:85"), 1);
@@ -236,12 +224,6 @@ fn a_held_connection_takes_what_arrived_once_let_go() {
     ok(set_int(c, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1));
     ok(connect(c, sa("10.9.19.1:85")));
     let (s, _) = accept(l);
-    let queued = || {
-        let mut n: libc::c_int = 0;
-        // SAFETY: n is valid for the call.
-        ok(unsafe { zts_ioctl(s, libc::FIONREAD, (&mut n as *mut libc::c_int).cast()) });
-        n as usize
-    };
     let writable = |ms| {
         let mut fd = libc::pollfd {
             fd: c,
@@ -255,16 +237,6 @@ fn a_held_connection_takes_what_arrived_once_let_go() {
         zts::testing::settle(nb).unwrap();
         zts::testing::settle(na).unwrap();
     };
-    let read_exact = |len: usize| {
-        let mut got = vec![0u8; len];
-        let mut at = 0;
-        while at < len {
-            let n = read(s, &mut got[at..]);
-            assert!(n > 0, "read at {at}: errno {}", errno());
-            at += n as usize;
-        }
-        got
-    };
 
     // Held as a reader: three lent segments (one per write, no Nagle)
     // wait for it, and arrive in order.
@@ -274,12 +246,12 @@ fn a_held_connection_takes_what_arrived_once_let_go() {
             write_all(c, part);
         }
         settle();
-        assert_eq!(queued(), 0, "nothing reaches a held connection");
+        assert_eq!(queued(s), 0, "nothing reaches a held connection");
     })
     .unwrap();
     settle();
-    assert_eq!(queued(), data.len(), "all of it once let go");
-    assert!(read_exact(data.len()) == data);
+    assert_eq!(queued(s), data.len(), "all of it once let go");
+    assert!(read_exact(s, data.len()) == data);
 
     // Held as a writer with a full buffer and window: the window update
     // that reading them sends waits for it, and so does its room.
@@ -297,9 +269,9 @@ fn a_held_connection_takes_what_arrived_once_let_go() {
     }
     assert!(sent > 0 && sent < more.len(), "the buffer filled at {sent}");
     settle();
-    assert_eq!(queued(), sent);
+    assert_eq!(queued(s), sent);
     zts::testing::with_connection_held(c, || {
-        assert!(read_exact(sent) == more[..sent]);
+        assert!(read_exact(s, sent) == more[..sent]);
         settle();
         assert!(!writable(0), "a held writer's room waits for it");
     })
@@ -308,7 +280,7 @@ fn a_held_connection_takes_what_arrived_once_let_go() {
     ok(zts_fcntl(c, libc::F_SETFL, 0));
     let rest = &more[sent..sent + (32 << 10)];
     write_all(c, rest);
-    assert!(read_exact(rest.len()) == rest);
+    assert!(read_exact(s, rest.len()) == rest);
     for fd in [c, s, l] {
         ok(zts_close(fd));
     }

@@ -193,6 +193,27 @@ pub fn read(fd: i32, buf: &mut [u8]) -> isize {
     unsafe { zts_read(fd, buf.as_mut_ptr() as *mut _, buf.len()) }
 }
 
+/// Reads exactly `len` bytes; an error or the end of the stream first
+/// fails the test.
+pub fn read_exact(fd: i32, len: usize) -> Vec<u8> {
+    let mut got = vec![0u8; len];
+    let mut at = 0;
+    while at < len {
+        let n = read(fd, &mut got[at..]);
+        assert!(n > 0, "read at {at}: errno {}", errno());
+        at += n as usize;
+    }
+    got
+}
+
+/// Bytes a read would get now (FIONREAD).
+pub fn queued(fd: i32) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: n is valid for the call.
+    ok(unsafe { zts_ioctl(fd, libc::FIONREAD, (&mut n as *mut libc::c_int).cast()) });
+    n as usize
+}
+
 /// Reads until end of stream.
 pub fn read_to_end(fd: i32) -> Vec<u8> {
     let mut out = Vec::new();
