@@ -6,7 +6,7 @@
 use super::options::DEFAULT_CONNECT_TIMEOUT;
 use super::{Phase, Proto, SockState, Socket, deadline_after};
 use crate::error::{Errno, Result};
-use crate::stack::pipe::PipeGuard;
+use crate::stack::pipe::{Pipe, PipeGuard};
 use parking_lot::MutexGuard;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -247,12 +247,18 @@ impl Socket {
         let mut p = pipe.lock();
         let mut st = self.state.lock();
         let (n, kick) = copy(&mut p, &mut st);
+        self.let_go(&pipe, p, kick);
+        (st, n)
+    }
+
+    /// Lets go of the connection's pipe; the stack looks at the connection
+    /// if it has something to send (`kick`) or a round that found the pipe
+    /// taken left the connection to us.
+    fn let_go(&self, pipe: &Pipe, p: PipeGuard, kick: bool) {
         drop(p);
-        // A round that found the pipe taken left the connection to us.
         if kick | pipe.passed_over() {
             self.stack.touch(self);
         }
-        (st, n)
     }
 
     /// Runs `f` with the connection's pipe held, as a read or write holds
@@ -263,10 +269,7 @@ impl Socket {
         };
         let p = pipe.lock();
         let r = f();
-        drop(p);
-        if pipe.passed_over() {
-            self.stack.touch(self);
-        }
+        self.let_go(&pipe, p, false);
         r
     }
 
